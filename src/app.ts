@@ -1,0 +1,128 @@
+/**
+ * `createApp(deps)`: the whole platform as one Hono app, built from injected dependencies and
+ * using Web APIs only, so `src/node.ts` and `src/worker.ts` run the same code.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { authApi } from './http/api/auth.js';
+import { apiKeysApi } from './http/api/api-keys.js';
+import { auditApi } from './http/api/audit.js';
+import { apiRouter } from './http/api/openapi.js';
+import { membersApi } from './http/api/members.js';
+import { outboxApi } from './http/api/outbox.js';
+import { workspaceApi } from './http/api/workspace.js';
+import type { AppDeps, AppEnv } from './http/env.js';
+import { errorResponse, notFound, onError } from './http/errors.js';
+import { authenticate } from './http/middleware/authenticate.js';
+import { sameOriginForCookieWrites } from './http/middleware/same-origin.js';
+import { adminPages } from './http/pages/admin-pages.js';
+import { apiDocsPage } from './http/pages/api-docs.js';
+import { appCss } from './http/pages/assets.js';
+import { authPages } from './http/pages/auth-pages.js';
+import { homePage } from './http/pages/home.js';
+import { outboxPages } from './http/pages/outbox-pages.js';
+import { workspacePage } from './http/pages/workspace-page.js';
+
+export type { AppDeps } from './http/env.js';
+
+/** Requests larger than this are refused before parsing (a newsletter body is far smaller). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createApp(deps: AppDeps & { demo?: boolean }) {
+  const app = new Hono<AppEnv>();
+
+  app.onError(onError(deps.logger));
+  app.notFound(notFound);
+
+  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        styleSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        frameSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      referrerPolicy: 'strict-origin-when-cross-origin',
+      xFrameOptions: 'DENY',
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorResponse(c, 413, 'payload_too_large', `Request body over ${MAX_BODY_BYTES} bytes.`),
+    }),
+  );
+  app.use(authenticate);
+  app.use(sameOriginForCookieWrites);
+  // Nothing personal may sit in shared caches; pages that are safe to cache say so themselves.
+  app.use(async (c, next) => {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  });
+
+  app.get('/healthz', async (c) => {
+    try {
+      await deps.pingDatabase();
+      return c.json({ status: 'ok', database: 'ok', runtime: deps.runtime });
+    } catch (error) {
+      deps.logger.error('health check failed', { error: String(error) });
+      return c.json({ status: 'error', database: 'unreachable', runtime: deps.runtime }, 503);
+    }
+  });
+
+  app.get('/assets/app.css', (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(appCss, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  const api = apiRouter()
+    .route('/', authApi)
+    .route('/', workspaceApi)
+    .route('/', membersApi)
+    .route('/', apiKeysApi)
+    .route('/', auditApi)
+    .route('/', outboxApi);
+  api.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A session token from POST /auth/login, or an API key (cnk_…).',
+  });
+  const openApiConfig = {
+    openapi: '3.1.0',
+    info: {
+      title: 'Consent & Newsletter API',
+      version: '1',
+      description:
+        'Consent capture, newsletters and measurement for call centres. Errors always have the shape { error: { code, message, details?, requestId } }.',
+    },
+    servers: [{ url: '/api/v1' }],
+  };
+  let openApiDocument: ReturnType<typeof api.getOpenAPI31Document> | undefined;
+  const getOpenApiDocument = () => (openApiDocument ??= api.getOpenAPI31Document(openApiConfig));
+
+  app.route('/api/v1', api);
+  app.get('/api/openapi.json', (c) => c.json(getOpenApiDocument()));
+  app.route('/', apiDocsPage(getOpenApiDocument as never));
+
+  app.route('/', authPages({ demo: deps.demo ?? false }));
+  app.route('/', homePage);
+  app.route('/', workspacePage);
+  app.route('/', adminPages);
+  app.route('/', outboxPages);
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,188 @@
+/**
+ * The database schema (drizzle, SQLite/libSQL dialect).
+ *
+ * Conventions: ids are prefixed random strings (`ws_…`, `usr_…`); times are integer epoch
+ * milliseconds; JSON columns hold small, schema-checked documents. Every table that holds
+ * a brand's data carries `workspace_id`, and every query filters on it: that is how one
+ * brand never sees another's leads.
+ *
+ * Later tables (contacts, consent_events, campaigns, sends, events, suppressions) follow
+ * DESIGN.md §5 and arrive with the issues that need them.
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+const createdAt = () =>
+  integer('created_at', { mode: 'timestamp_ms' })
+    .notNull()
+    .default(sql`(unixepoch('subsec') * 1000)`);
+
+/** Settings a workspace can change without a migration. Parsed by `workspaceSettingsSchema`. */
+export interface WorkspaceSettings {
+  /** Newsletters go only to contacts who confirmed by email (double opt-in). */
+  requireDoubleOptIn: boolean;
+  /** CNIL: prospects are kept 3 years after their last prospect-originated contact. */
+  retentionDays: number;
+  /** Attribution window for conversions after a click. */
+  attributionWindowDays: number;
+}
+
+export const defaultWorkspaceSettings: WorkspaceSettings = {
+  requireDoubleOptIn: true,
+  retentionDays: 3 * 365,
+  attributionWindowDays: 30,
+};
+
+/** A workspace is one data controller (a brand such as "Voyage Online"). */
+export const workspaces = sqliteTable('workspaces', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull().unique(),
+  /** Brand name shown to subscribers. */
+  name: text('name').notNull(),
+  /** Controller identity (CPCE L.34-5: every message identifies the advertiser). */
+  legalName: text('legal_name').notNull(),
+  addressLine: text('address_line').notNull(),
+  postalCode: text('postal_code').notNull(),
+  city: text('city').notNull(),
+  country: text('country').notNull().default('FR'),
+  contactEmail: text('contact_email').notNull(),
+  contactPhone: text('contact_phone').notNull(),
+  privacyUrl: text('privacy_url').notNull(),
+  dpoContact: text('dpo_contact').notNull(),
+  senderName: text('sender_name').notNull(),
+  senderEmail: text('sender_email').notNull(),
+  replyTo: text('reply_to'),
+  settings: text('settings', { mode: 'json' }).$type<WorkspaceSettings>().notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  /** Normalised (trimmed, lower-cased): one account per address across workspaces. */
+  email: text('email').notNull().unique(),
+  name: text('name').notNull(),
+  /** `pbkdf2-sha256$<iterations>$<salt>$<hash>`; null until an invited user sets a password. */
+  passwordHash: text('password_hash'),
+  disabledAt: integer('disabled_at', { mode: 'timestamp_ms' }),
+  createdAt: createdAt(),
+});
+
+export const roles = ['admin', 'marketer', 'agent'] as const;
+export type Role = (typeof roles)[number];
+
+export const memberships = sqliteTable(
+  'memberships',
+  {
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    role: text('role', { enum: roles }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user_idx').on(t.userId)],
+);
+
+/**
+ * Scopes an integration key can hold. Keys are for machines (dialer, CRM, shop);
+ * people use their own login.
+ */
+export const apiKeyScopes = [
+  'consents:write',
+  'contacts:read',
+  'conversions:write',
+  'campaigns:read',
+  'campaigns:write',
+  'stats:read',
+] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    name: text('name').notNull(),
+    /** First characters of the key, shown in lists so people can tell keys apart. */
+    prefix: text('prefix').notNull(),
+    /** SHA-256 of the whole key, hex. The key itself is shown once and never stored. */
+    keyHash: text('key_hash').notNull(),
+    scopes: text('scopes', { mode: 'json' }).$type<ApiKeyScope[]>().notNull(),
+    createdBy: text('created_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('api_keys_hash_idx').on(t.keyHash), index('api_keys_workspace_idx').on(t.workspaceId)],
+);
+
+/**
+ * Who did what, written in the same transaction as the change it describes (fail closed).
+ * `actorType` + `actorId` name a user, an API key, a subscriber (contact) or the system.
+ */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    actorType: text('actor_type', { enum: ['user', 'api_key', 'subscriber', 'system'] }).notNull(),
+    actorId: text('actor_id'),
+    action: text('action').notNull(),
+    targetType: text('target_type'),
+    targetId: text('target_id'),
+    details: text('details', { mode: 'json' }).$type<Record<string, unknown>>(),
+    requestId: text('request_id'),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('audit_log_workspace_at_idx').on(t.workspaceId, t.at)],
+);
+
+/**
+ * Failed login attempts, kept briefly to throttle guessing per account and per IP.
+ * In the database (not process memory) so the limit holds across Worker isolates.
+ */
+export const loginFailures = sqliteTable(
+  'login_failures',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** `email:<normalised address>` or `ip:<address>`. */
+    key: text('key').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('login_failures_key_at_idx').on(t.key, t.at)],
+);
+
+/**
+ * The dev outbox: every message the platform would have sent, when no RESEND_API_KEY is set.
+ * Lets a newcomer (and the tests) see exactly what subscribers and users would receive.
+ */
+export const outboxMessages = sqliteTable(
+  'outbox_messages',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').references(() => workspaces.id),
+    from: text('from').notNull(),
+    to: text('to').notNull(),
+    replyTo: text('reply_to'),
+    subject: text('subject').notNull(),
+    html: text('html').notNull(),
+    text: text('text').notNull(),
+    headers: text('headers', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    tags: text('tags', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    index('outbox_workspace_created_idx').on(t.workspaceId, t.createdAt),
+    uniqueIndex('outbox_idempotency_idx').on(t.idempotencyKey),
+  ],
+);

@@ -1,0 +1,73 @@
+import { login } from '../../domain/auth/login.js';
+import { PASSWORD_MAX } from '../../domain/auth/password.js';
+import { apiKeyScopes, roles } from '../../db/schema.js';
+import { anonymousCtxOf, ctxOf } from '../context.js';
+import { ALL_ROLES } from '../middleware/allow.js';
+import { apiRouter, defineRoute, IsoDate, json, jsonBody, z } from './openapi.js';
+import { getWorkspace } from '../../domain/workspaces/workspaces.js';
+
+const LoginBody = z
+  .object({
+    email: z.string().trim().min(3).max(254).openapi({ example: 'marketer@voyage-online.test' }),
+    password: z.string().min(1).max(PASSWORD_MAX).openapi({ example: 'demo-password' }),
+    workspaceId: z.string().max(100).optional().openapi({ description: 'Only for people in several workspaces.' }),
+  })
+  .openapi('LoginRequest');
+
+const LoginResponse = z
+  .object({
+    token: z.string().openapi({ description: 'Send as `Authorization: Bearer <token>`.' }),
+    expiresAt: IsoDate,
+    user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
+    workspace: z.object({ id: z.string(), name: z.string() }),
+    role: z.enum(roles),
+  })
+  .openapi('LoginResponse');
+
+const loginRoute = defineRoute({
+  method: 'post',
+  path: '/auth/login',
+  tags: ['Auth'],
+  summary: 'Log in with email and password',
+  description: 'Returns a short-lived session token (JWS, 8 hours). Throttled: 5 failures per account or 30 per IP in 15 minutes lock further attempts (429 with Retry-After).',
+  access: 'public',
+  request: { body: jsonBody(LoginBody) },
+  responses: {
+    200: json(LoginResponse, 'Logged in.'),
+    401: json(z.object({ error: z.object({ code: z.string(), message: z.string(), requestId: z.string() }) }), 'Wrong email or password.'),
+    429: json(z.object({ error: z.object({ code: z.string(), message: z.string(), requestId: z.string() }) }), 'Too many failures; see Retry-After.'),
+  },
+});
+
+const MeResponse = z
+  .object({
+    actor: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('user'), userId: z.string(), email: z.string(), name: z.string(), role: z.enum(roles) }),
+      z.object({ type: z.literal('api_key'), keyId: z.string(), scopes: z.array(z.string()) }),
+    ]),
+    workspace: z.object({ id: z.string(), name: z.string() }),
+  })
+  .openapi('Me');
+
+const meRoute = defineRoute({
+  method: 'get',
+  path: '/me',
+  tags: ['Auth'],
+  summary: 'Who am I',
+  access: { roles: ALL_ROLES, scopes: apiKeyScopes },
+  responses: { 200: json(MeResponse, 'The caller and their workspace.') },
+});
+
+export const authApi = apiRouter()
+  .openapi(loginRoute, async (c) => {
+    const input = c.req.valid('json');
+    const result = await login({ ctx: anonymousCtxOf(c), input: { ...input, ip: c.get('deps').clientIp(c) } });
+    return c.json({ ...result, expiresAt: result.expiresAt.toISOString() }, 200);
+  })
+  .openapi(meRoute, async (c) => {
+    const ctx = ctxOf(c);
+    const ws = await getWorkspace({ ctx });
+    const actor = ctx.actor;
+    if (actor.type !== 'user' && actor.type !== 'api_key') throw new Error('unexpected actor');
+    return c.json({ actor, workspace: { id: ws.id, name: ws.name } }, 200);
+  });

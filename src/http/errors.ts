@@ -1,0 +1,87 @@
+/**
+ * The one place that turns errors into responses. Every API error has the same envelope:
+ * `{ "error": { "code", "message", "details"?, "requestId" } }`. Nothing internal (stack,
+ * SQL, file paths) ever reaches the client; unexpected errors are logged with the request id.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ZodError } from 'zod';
+import { DomainError, Invalid, RateLimited, type FieldIssue } from '../domain/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { AppEnv } from './env.js';
+import { errorPage } from './pages/error-page.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown; requestId: string };
+}
+
+const statusOf: Record<DomainError['kind'], ContentfulStatusCode> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+};
+
+export function zodIssues(error: ZodError): FieldIssue[] {
+  return error.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
+}
+
+export function invalidFromZod(error: ZodError, where: string): Invalid {
+  const issues = zodIssues(error);
+  const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+  return new Invalid('invalid_input', `Invalid ${where}: ${summary}`, issues);
+}
+
+/** Browsers asking for a page get a page; everyone else (API clients, fetch) gets JSON. */
+export function wantsHtml(c: Context): boolean {
+  if (c.req.path.startsWith('/api/') || c.req.path === '/healthz') return false;
+  return (c.req.header('accept') ?? '').includes('text/html');
+}
+
+export function errorResponse(
+  c: Context<AppEnv>,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  details?: unknown,
+) {
+  const requestId = c.get('requestId') ?? '';
+  if (wantsHtml(c)) return c.html(errorPage({ status, message, requestId }), status);
+  const body: ErrorBody = { error: { code, message, ...(details === undefined ? {} : { details }), requestId } };
+  return c.json(body, status);
+}
+
+export function onError(logger: Logger) {
+  return (err: Error, c: Context<AppEnv>) => {
+    if (err instanceof DomainError) {
+      if (err instanceof RateLimited) c.header('Retry-After', String(err.retryAfterSeconds));
+      return errorResponse(c, statusOf[err.kind], err.code, err.message, err.details);
+    }
+    if (err instanceof ZodError) {
+      const invalid = invalidFromZod(err, 'input');
+      return errorResponse(c, 400, invalid.code, invalid.message, invalid.details);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      if (status >= 500) logger.error('http exception', { requestId: c.get('requestId'), error: String(err.cause ?? err) });
+      const code =
+        status === 400 && /json/i.test(err.message) ? 'malformed_json' : status === 413 ? 'payload_too_large' : `http_${status}`;
+      return errorResponse(c, status, code, err.message || 'Request refused.');
+    }
+    logger.error('unhandled error', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    return errorResponse(c, 500, 'internal_error', 'Something went wrong on our side. The request id identifies it in our logs.');
+  };
+}
+
+export function notFound(c: Context<AppEnv>) {
+  return errorResponse(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`);
+}

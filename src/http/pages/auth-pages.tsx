@@ -1,0 +1,146 @@
+/** @jsxImportSource hono/jsx */
+import { Hono } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { login } from '../../domain/auth/login.js';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../domain/auth/password.js';
+import { SESSION_TTL_SECONDS } from '../../domain/auth/session.js';
+import { RateLimited, Unauthorized } from '../../domain/errors.js';
+import { acceptInvitation, readInvitation } from '../../domain/users/members.js';
+import { issueSession } from '../../domain/auth/session.js';
+import { t } from '../../i18n/fr.js';
+import { anonymousCtxOf } from '../context.js';
+import type { AppEnv } from '../env.js';
+import { SESSION_COOKIE } from '../middleware/authenticate.js';
+import { sameOriginForm } from '../middleware/same-origin.js';
+import { formString, safeNext } from './guard.js';
+import { FieldError, Layout, Notice } from './layout.js';
+import type { Context } from 'hono';
+
+function setSessionCookie(c: Context<AppEnv>, token: string) {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    // Lax: sent on top-level navigation from an emailed link, never on cross-site POSTs.
+    sameSite: 'Lax',
+    secure: new URL(c.req.url).protocol === 'https:',
+    path: '/',
+    maxAge: SESSION_TTL_SECONDS,
+  });
+}
+
+function LoginPage(props: { email?: string; next: string; error?: string; demo: boolean }) {
+  return (
+    <Layout title={t.login.title}>
+      <div class="card auth-box">
+        <h1>{t.login.title}</h1>
+        {props.error && <Notice kind="err">{props.error}</Notice>}
+        <form method="post" action={`/login?next=${encodeURIComponent(props.next)}`}>
+          <label for="email">{t.login.email}</label>
+          <input id="email" name="email" type="email" autocomplete="username" required autofocus value={props.email ?? ''} />
+          <label for="password">{t.login.password}</label>
+          <input id="password" name="password" type="password" autocomplete="current-password" required maxlength={PASSWORD_MAX} />
+          <div class="actions">
+            <button type="submit">{t.login.submit}</button>
+          </div>
+        </form>
+        {props.demo && <p class="muted">{t.login.demoHint}</p>}
+      </div>
+    </Layout>
+  );
+}
+
+export function authPages(options: { demo: boolean }) {
+  const app = new Hono<AppEnv>();
+
+  app.get('/login', (c) => {
+    if (c.get('identity')) return c.redirect(safeNext(c.req.query('next')), 303);
+    return c.html(<LoginPage next={safeNext(c.req.query('next'))} demo={options.demo} />);
+  });
+
+  app.post('/login', sameOriginForm, async (c) => {
+    const body = await c.req.parseBody();
+    const email = formString(body, 'email');
+    const password = formString(body, 'password');
+    const next = safeNext(c.req.query('next'));
+    try {
+      const result = await login({ ctx: anonymousCtxOf(c), input: { email, password, ip: c.get('deps').clientIp(c) } });
+      setSessionCookie(c, result.token);
+      return c.redirect(next, 303);
+    } catch (error) {
+      if (error instanceof RateLimited) {
+        c.header('Retry-After', String(error.retryAfterSeconds));
+        return c.html(<LoginPage email={email} next={next} demo={options.demo} error={t.login.throttled(Math.ceil(error.retryAfterSeconds / 60))} />, 429);
+      }
+      if (error instanceof Unauthorized) {
+        return c.html(<LoginPage email={email} next={next} demo={options.demo} error={t.login.invalid} />, 401);
+      }
+      throw error;
+    }
+  });
+
+  app.post('/logout', async (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return c.redirect('/login', 303);
+  });
+
+  function InvitePage(props: { token: string; name: string; email: string; workspace: string; error?: string }) {
+    return (
+      <Layout title={t.invite.title(props.workspace)}>
+        <div class="card auth-box">
+          <h1>{t.invite.title(props.workspace)}</h1>
+          <p>{t.invite.intro(props.name, props.email)}</p>
+          {props.error && <Notice kind="err">{props.error}</Notice>}
+          <form method="post" action={`/invite/${props.token}`}>
+            <input type="hidden" name="username" value={props.email} autocomplete="username" />
+            <label for="password">{t.invite.password}</label>
+            <input id="password" name="password" type="password" autocomplete="new-password" required minlength={PASSWORD_MIN} maxlength={PASSWORD_MAX} />
+            <label for="confirm">{t.invite.confirm}</label>
+            <input id="confirm" name="confirm" type="password" autocomplete="new-password" required minlength={PASSWORD_MIN} maxlength={PASSWORD_MAX} />
+            <div class="actions">
+              <button type="submit">{t.invite.submit}</button>
+            </div>
+          </form>
+        </div>
+      </Layout>
+    );
+  }
+
+  function InvalidInvitation() {
+    return (
+      <Layout title={t.errors.title(400)}>
+        <div class="card auth-box">
+          <Notice kind="err">{t.invite.invalid}</Notice>
+          <p>
+            <a href="/login">{t.login.title}</a>
+          </p>
+        </div>
+      </Layout>
+    );
+  }
+
+  app.get('/invite/:token', async (c) => {
+    const token = c.req.param('token');
+    const invitation = await readInvitation({ ctx: anonymousCtxOf(c), input: { token } });
+    if (!invitation) return c.html(<InvalidInvitation />, 400);
+    return c.html(<InvitePage token={token} name={invitation.user.name} email={invitation.user.email} workspace={invitation.workspace.name} />);
+  });
+
+  app.post('/invite/:token', sameOriginForm, async (c) => {
+    const token = c.req.param('token');
+    const ctx = anonymousCtxOf(c);
+    const invitation = await readInvitation({ ctx, input: { token } });
+    if (!invitation) return c.html(<InvalidInvitation />, 400);
+    const body = await c.req.parseBody();
+    const password = formString(body, 'password');
+    const error =
+      password.length < PASSWORD_MIN || password.length > PASSWORD_MAX ? t.invite.tooShort : password !== formString(body, 'confirm') ? t.invite.mismatch : undefined;
+    if (error) {
+      return c.html(<InvitePage token={token} name={invitation.user.name} email={invitation.user.email} workspace={invitation.workspace.name} error={error} />, 400);
+    }
+    const { userId, workspaceId } = await acceptInvitation({ ctx, input: { token, password } });
+    setSessionCookie(c, await issueSession(ctx, { userId, workspaceId }));
+    return c.redirect('/', 303);
+  });
+
+  return app;
+}
+

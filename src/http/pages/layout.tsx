@@ -1,0 +1,85 @@
+/** @jsxImportSource hono/jsx */
+import type { Child } from 'hono/jsx';
+import type { Role } from '../../db/schema.js';
+import { t } from '../../i18n/fr.js';
+
+export interface Viewer {
+  name: string;
+  role: Role;
+  workspaceName: string;
+  outbox: boolean;
+}
+
+type NavItem = { href: string; label: string; roles: readonly Role[]; outboxOnly?: boolean };
+
+const nav: NavItem[] = [
+  { href: '/', label: t.nav.home, roles: ['admin', 'marketer', 'agent'] },
+  { href: '/admin/workspace', label: t.nav.workspace, roles: ['admin'] },
+  { href: '/admin/members', label: t.nav.members, roles: ['admin'] },
+  { href: '/admin/api-keys', label: t.nav.apiKeys, roles: ['admin'] },
+  { href: '/admin/audit', label: t.nav.audit, roles: ['admin'] },
+  { href: '/dev/outbox', label: t.nav.outbox, roles: ['admin', 'marketer', 'agent'], outboxOnly: true },
+  { href: '/api/docs', label: t.nav.apiDocs, roles: ['admin', 'marketer', 'agent'] },
+];
+
+export function Layout(props: { title: string; viewer?: Viewer | undefined; current?: string; children: Child }) {
+  const { viewer } = props;
+  return (
+    <html lang="fr">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · ${viewer?.workspaceName ?? t.appName}`}</title>
+        <link rel="stylesheet" href="/assets/app.css" />
+      </head>
+      <body>
+        <a class="skip" href="#main">
+          {t.nav.skip}
+        </a>
+        <header class="top">
+          <div class="bar">
+            <a class="brand" href="/">
+              {viewer?.workspaceName ?? t.appName}
+            </a>
+            {viewer && (
+              <nav aria-label="Navigation principale">
+                {nav
+                  .filter((n) => n.roles.includes(viewer.role) && (!n.outboxOnly || viewer.outbox))
+                  .map((n) => (
+                    <a href={n.href} aria-current={props.current === n.href ? 'page' : undefined}>
+                      {n.label}
+                    </a>
+                  ))}
+                <span class="who">
+                  {viewer.name} · {t.roles[viewer.role]}
+                </span>
+                <form method="post" action="/logout">
+                  <button class="link" type="submit">
+                    {t.nav.logout}
+                  </button>
+                </form>
+              </nav>
+            )}
+          </div>
+        </header>
+        <main id="main">{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+export function Notice(props: { kind: 'ok' | 'err' | 'info'; children: Child }) {
+  return (
+    <div class={`notice ${props.kind}`} role={props.kind === 'err' ? 'alert' : 'status'}>
+      {props.children}
+    </div>
+  );
+}
+
+export function FieldError(props: { id: string; message?: string | undefined }) {
+  return props.message ? (
+    <p class="field-error" id={props.id}>
+      {props.message}
+    </p>
+  ) : null;
+}

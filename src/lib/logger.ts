@@ -1,0 +1,23 @@
+/** Structured logs: one JSON object per line, so both `node` and Workers logs can be queried. */
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+
+export function jsonLogger(level: LogLevel = 'info', write: (line: string) => void = console.log): Logger {
+  const emit = (lvl: Exclude<LogLevel, 'silent' | 'debug'>, msg: string, fields?: Record<string, unknown>) => {
+    if (order[lvl] < order[level]) return;
+    write(JSON.stringify({ level: lvl, time: new Date().toISOString(), msg, ...fields }));
+  };
+  return {
+    info: (msg, fields) => emit('info', msg, fields),
+    warn: (msg, fields) => emit('warn', msg, fields),
+    error: (msg, fields) => emit('error', msg, fields),
+  };
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

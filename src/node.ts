@@ -1,0 +1,117 @@
+/**
+ * The embedded default: one Node process, a libSQL file database, migrations applied at start,
+ * the demo workspace on an empty database. `npm start` runs this.
+ */
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { sql } from 'drizzle-orm';
+import { createApp } from './app.js';
+import { migrateDatabase, openDatabase } from './db/node.js';
+import { demoUsers, DEMO_PASSWORD, seedDemo } from './db/seed-demo.js';
+import { outboxMailer } from './email/outbox-mailer.js';
+import { resendMailer } from './email/resend-mailer.js';
+import { EnvError, parseEnv, type SigningKey } from './env.js';
+import { systemClock } from './lib/clock.js';
+import { randomToken } from './lib/crypto.js';
+import { jsonLogger } from './lib/logger.js';
+
+/**
+ * Without SIGNING_KEYS, a key is generated once and kept beside the database file, so sessions
+ * and links in emails survive restarts. Production sets SIGNING_KEYS explicitly.
+ */
+function localSigningKeys(databaseUrl: string): SigningKey[] {
+  const dbPath = databaseUrl.startsWith('file:') ? databaseUrl.slice(5).split('?')[0] : undefined;
+  if (!dbPath || dbPath === ':memory:') return [{ kid: 'ephemeral', secret: randomToken(32) }];
+  const file = resolve(dirname(resolve(dbPath)), 'dev-signing-keys.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as SigningKey[];
+  const keys = [{ kid: `dev-${new Date().toISOString().slice(0, 10)}`, secret: randomToken(32) }];
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  return keys;
+}
+
+async function main() {
+  let env;
+  try {
+    env = parseEnv(process.env, 'node');
+  } catch (error) {
+    if (error instanceof EnvError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = jsonLogger(env.LOG_LEVEL);
+  const { db, close } = await openDatabase(env.DATABASE_URL, env.DATABASE_AUTH_TOKEN);
+  await migrateDatabase(db);
+  const seeded = env.DEMO ? await seedDemo(db, systemClock.now()) : false;
+
+  const mailer = env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock);
+  const signingKeys = env.SIGNING_KEYS ?? localSigningKeys(env.DATABASE_URL);
+
+  // PUBLIC_BASE_URL is known only after listening when PORT=0; resolve it lazily through this holder.
+  const deps = {
+    db,
+    mailer,
+    clock: systemClock,
+    logger,
+    signingKeys,
+    publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
+    runtime: 'node' as const,
+    demo: env.DEMO,
+    clientIp: (c: Parameters<typeof getConnInfo>[0]) => getConnInfo(c).remote.address,
+    pingDatabase: async () => {
+      await db.run(sql`SELECT 1`);
+    },
+  };
+  const app = createApp(deps);
+
+  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info: AddressInfo) => {
+    const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST;
+    const url = `http://${host}:${info.port}`;
+    if (!env.PUBLIC_BASE_URL) deps.publicBaseUrl = url;
+    const lines = [
+      '',
+      `  Consent & Newsletter is running at ${url}`,
+      `  Database: ${env.DATABASE_URL}${seeded ? ' (demo workspace "Voyage Online" created)' : ''}`,
+      `  Mail: ${mailer.kind === 'outbox' ? `dev outbox (no RESEND_API_KEY), see ${url}/dev/outbox` : 'Resend'}`,
+    ];
+    if (env.DEMO) {
+      lines.push('  Demo logins (password "' + DEMO_PASSWORD + '"):');
+      for (const u of demoUsers) lines.push(`    ${u.role.padEnd(9)} ${u.email}`);
+    }
+    lines.push('  API docs: ' + url + '/api/docs', '');
+    console.log(lines.join('\n'));
+    logger.info('listening', { url, port: info.port });
+  });
+
+  // Graceful shutdown: stop accepting, let in-flight requests finish, then close the database.
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => {
+      logger.error('forced exit: requests still running after 10 s');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close(() => {
+      close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    // Idle keep-alive sockets would otherwise hold `close` open until they time out.
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error('Failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});
