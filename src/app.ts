@@ -41,6 +41,16 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     c.set('deps', deps);
     await next();
   });
+  // Runs outside secureHeaders so a route's own, stricter policy wins over the default one.
+  app.use(async (c, next) => {
+    await next();
+    const own = c.get('contentSecurityPolicy');
+    if (own) {
+      c.res.headers.set('Content-Security-Policy', own);
+      // Such HTML is shown in a frame of our own pages: allow that, and only that.
+      if (own.includes("frame-ancestors 'self'")) c.res.headers.set('X-Frame-Options', 'SAMEORIGIN');
+    }
+  });
   app.use(
     secureHeaders({
       contentSecurityPolicy: {

@@ -61,7 +61,13 @@ function schemaFor(runtime: Runtime) {
   });
 }
 
-export type Env = z.output<ReturnType<typeof schemaFor>>;
+
+/** The Node entry's environment: SIGNING_KEYS may be absent (a local key is generated). */
+export type NodeEnv = Omit<z.output<ReturnType<typeof schemaFor>>, 'SIGNING_KEYS'> & { SIGNING_KEYS?: SigningKey[] };
+/** The Worker's environment: SIGNING_KEYS and DATABASE_URL are required. */
+export type WorkerEnv = Omit<NodeEnv, 'SIGNING_KEYS'> & { SIGNING_KEYS: SigningKey[] };
+export type Env = NodeEnv | WorkerEnv;
+
 
 export class EnvError extends Error {
   constructor(readonly problems: { name: string; message: string }[]) {
@@ -75,6 +81,8 @@ export class EnvError extends Error {
 }
 
 /** Parses and checks the environment. Empty strings count as unset (as shells and dashboards often leave them). */
+export function parseEnv(record: Record<string, unknown>, runtime: 'node'): NodeEnv;
+export function parseEnv(record: Record<string, unknown>, runtime: 'worker'): WorkerEnv;
 export function parseEnv(record: Record<string, unknown>, runtime: Runtime): Env {
   const cleaned: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(record)) {
@@ -87,5 +95,5 @@ export function parseEnv(record: Record<string, unknown>, runtime: Runtime): Env
       result.error.issues.map((i) => ({ name: i.path.join('.') || '(env)', message: i.message })),
     );
   }
-  return result.data;
+  return result.data as Env;
 }

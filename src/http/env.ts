@@ -19,5 +19,7 @@ export interface AppEnv {
     identity: Identity | null;
     /** How the caller authenticated: a cookie needs CSRF protection, a bearer token does not. */
     authVia: 'cookie' | 'bearer' | null;
+    /** A route that serves foreign HTML (an email preview) sets a stricter policy than our pages'. */
+    contentSecurityPolicy?: string;
   };
 }

@@ -59,8 +59,8 @@ export const adminPages = new Hono<AppEnv>()
                   <td>{m.name}</td>
                   <td>{m.email}</td>
                   <td>
-                    <form method="post" action={`/admin/members/${m.userId}/role`} style="display:flex;gap:6px">
-                      <label class="muted" for={`role-${m.userId}`} style="position:absolute;left:-999px">
+                    <form method="post" action={`/admin/members/${m.userId}/role`} class="inline-form">
+                      <label class="sr-only" for={`role-${m.userId}`}>
                         {t.members.role}
                       </label>
                       <RoleSelect id={`role-${m.userId}`} value={m.role} />
@@ -232,7 +232,7 @@ function ApiKeysBody(props: { keys: Awaited<ReturnType<typeof listApiKeys>>; ok?
       {props.error && <Notice kind="err">{props.error}</Notice>}
       {props.secret && (
         <Notice kind="ok">
-          <p style="margin-top:0">{t.apiKeys.created}</p>
+          <p class="flush">{t.apiKeys.created}</p>
           <p class="secret">
             <code id="new-secret">{props.secret}</code>
           </p>
@@ -285,10 +285,10 @@ function ApiKeysBody(props: { keys: Awaited<ReturnType<typeof listApiKeys>>; ok?
         <form method="post" action="/admin/api-keys">
           <label for="key-name">{t.apiKeys.name}</label>
           <input id="key-name" name="name" type="text" required maxlength={100} />
-          <fieldset style="border:none;padding:0;margin:12px 0 0">
-            <legend style="font-weight:600">{t.apiKeys.scopes}</legend>
+          <fieldset class="plain">
+            <legend>{t.apiKeys.scopes}</legend>
             {apiKeyScopes.map((s) => (
-              <label class="check" style="font-weight:400">
+              <label class="check light">
                 <input type="checkbox" name="scopes" value={s} />
                 <code>{s}</code>
               </label>

@@ -39,7 +39,7 @@ export function apiDocsPage(getDocument: () => OpenApiDoc) {
                 <summary>
                   <span class="method">{method}</span> <code>/api/v1{path}</code> · {op.summary}
                 </summary>
-                {op.description && <p style="white-space:pre-line">{op.description}</p>}
+                {op.description && <p class="pre-line">{op.description}</p>}
                 {op.parameters && op.parameters.length > 0 && (
                   <>
                     <h3>Parameters</h3>

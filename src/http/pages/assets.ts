@@ -50,5 +50,11 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0}
 iframe.mail{width:100%;height:720px;border:1px solid var(--line);border-radius:8px;background:#fff}
 .auth-box{max-width:420px;margin:48px auto}
 .method{display:inline-block;min-width:64px;font-weight:700;font-family:ui-monospace,monospace}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.inline-form{display:flex;gap:6px;align-items:center}.inline-form select{width:auto}
+.flush{margin-top:0}.pre-line{white-space:pre-line}
+fieldset.plain{border:none;padding:0;margin:12px 0 0}fieldset.plain legend{font-weight:600}
+.check.light{font-weight:400}
+details{border-top:1px solid var(--line);padding:8px 0}details summary{cursor:pointer}
 @media (max-width:600px){main{padding:16px 12px}header.top .bar{padding:8px 12px}iframe.mail{height:560px}}
 `;

@@ -87,6 +87,6 @@ export const outboxPages = new Hono<AppEnv>()
     assertOutboxEnabled(c);
     const m = await getOutboxMessage({ ctx: ctxOf(c), input: { id: c.req.param('id') } });
     // The email's own HTML, shown as a mail client would: no scripts, only inside our page's frame.
-    c.header('Content-Security-Policy', "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox");
+    c.set('contentSecurityPolicy', "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src * data:; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox");
     return c.html(m.html);
   });

@@ -1,0 +1,99 @@
+/**
+ * A fake Resend: a real HTTP server on 127.0.0.1 that speaks the parts of Resend's API we use
+ * (POST /emails, POST /emails/batch), with Idempotency-Key replay (24 h in Resend, forever
+ * here), and programmable failures (429 with retry-after, 5xx, 422). Driven through the real
+ * `resend` SDK by pointing its baseUrl here.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedEmail {
+  id: string;
+  from: string;
+  to: string | string[];
+  subject: string;
+  html?: string;
+  text?: string;
+  headers?: Record<string, string>;
+  tags?: { name: string; value: string }[];
+}
+
+export interface ReceivedRequest {
+  path: string;
+  idempotencyKey: string | undefined;
+  authorization: string | undefined;
+  emails: ReceivedEmail[];
+}
+
+type Failure = { status: number; name: string; message: string; headers?: Record<string, string> };
+
+export interface FakeResend {
+  url: string;
+  /** Every accepted email (idempotent replays are not counted twice). */
+  delivered: ReceivedEmail[];
+  requests: ReceivedRequest[];
+  /** The next N requests fail with this answer. */
+  failNext(failure: Failure, times?: number): void;
+  close(): Promise<void>;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+export async function startFakeResend(): Promise<FakeResend> {
+  const delivered: ReceivedEmail[] = [];
+  const requests: ReceivedRequest[] = [];
+  const replays = new Map<string, string>();
+  const failures: Failure[] = [];
+  let seq = 0;
+
+  const server: Server = createServer(async (req, res) => {
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'POST' || (req.url !== '/emails' && req.url !== '/emails/batch')) {
+      return send(404, { statusCode: 404, name: 'not_found', message: 'Not found' });
+    }
+    const body = (await readJson(req)) as ReceivedEmail | ReceivedEmail[];
+    const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
+    const emails = Array.isArray(body) ? body : [body];
+    requests.push({ path: req.url, idempotencyKey, authorization: req.headers.authorization, emails });
+
+    const failure = failures.shift();
+    if (failure) return send(failure.status, { statusCode: failure.status, name: failure.name, message: failure.message }, failure.headers);
+    if (!req.headers.authorization?.startsWith('Bearer re_')) return send(401, { statusCode: 401, name: 'missing_api_key', message: 'Missing API key' });
+    if (req.url === '/emails/batch' && emails.length > 100) {
+      return send(422, { statusCode: 422, name: 'validation_error', message: 'The `emails` array must contain at most 100 items.' });
+    }
+    if (idempotencyKey && replays.has(idempotencyKey)) {
+      const previous = replays.get(idempotencyKey)!;
+      const sameBody = previous.split('|')[0] === JSON.stringify(body).length.toString();
+      if (!sameBody) return send(409, { statusCode: 409, name: 'invalid_idempotent_request', message: 'Same idempotency key, different payload.' });
+      return send(200, JSON.parse(previous.slice(previous.indexOf('|') + 1)));
+    }
+    const ids = emails.map((e) => {
+      const id = `fake-${++seq}`;
+      delivered.push({ ...e, id });
+      return id;
+    });
+    const answer = req.url === '/emails/batch' ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
+    if (idempotencyKey) replays.set(idempotencyKey, `${JSON.stringify(body).length}|${JSON.stringify(answer)}`);
+    send(200, answer, { 'ratelimit-limit': '10', 'ratelimit-remaining': '9', 'ratelimit-reset': '1' });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    delivered,
+    requests,
+    failNext(failure, times = 1) {
+      for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
