@@ -19,7 +19,7 @@ import { authenticate } from './http/middleware/authenticate.js';
 import { sameOriginForCookieWrites } from './http/middleware/same-origin.js';
 import { adminPages } from './http/pages/admin-pages.js';
 import { apiDocsPage } from './http/pages/api-docs.js';
-import { appCss } from './http/pages/assets.js';
+import { appCss, faviconSvg } from './http/pages/assets.js';
 import { authPages } from './http/pages/auth-pages.js';
 import { homePage } from './http/pages/home.js';
 import { outboxPages } from './http/pages/outbox-pages.js';
@@ -95,6 +95,11 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.get('/assets/app.css', (c) => {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(appCss, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+  });
+
+  app.get('/assets/favicon.svg', (c) => {
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.body(faviconSvg, 200, { 'Content-Type': 'image/svg+xml' });
   });
 
   const api = apiRouter()

@@ -17,7 +17,7 @@ export function invitationEmail(input: {
   const { workspace: ws, inviterName, role, link } = input;
   const s = t.email.invitation;
   const subject = s.subject(ws.name);
-  const intro = s.intro(inviterName, ws.name, t.roles[role as keyof typeof t.roles] ?? role);
+  const intro = s.intro(inviterName, ws.name, (t.roles[role as keyof typeof t.roles] ?? role).toLowerCase());
   const action = link ? s.setPassword : s.alreadyHaveAccount;
   const identity = `${ws.legalName}, ${ws.addressLine}, ${ws.postalCode} ${ws.city}. ${ws.contactEmail}, ${ws.contactPhone}.`;
   const body = html`<!doctype html>

@@ -9,7 +9,8 @@ a{color:var(--brand)}
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:8px;z-index:10}
 header.top{background:#102a43;color:#fff}
 header.top .bar{max-width:1120px;margin:0 auto;display:flex;flex-wrap:wrap;gap:8px 20px;align-items:center;padding:10px 16px}
-header.top .brand{font-weight:700;color:#fff;text-decoration:none;margin-right:auto}
+header.top .brand{font-weight:700;color:#fff;text-decoration:none;margin-right:8px}
+header.top .account{margin-left:auto;display:flex;align-items:center;gap:10px}
 header.top nav{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center}
 header.top nav a{color:#d9e2ec;text-decoration:none;padding:4px 2px}
 header.top nav a[aria-current=page]{color:#fff;border-bottom:2px solid #fff}
@@ -46,7 +47,8 @@ code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
 pre{background:#f0f4f8;padding:12px;border-radius:8px;overflow:auto;white-space:pre-wrap;word-break:break-word}
 .secret{font-size:15px;background:#fffbea;border:1px dashed var(--warn);padding:10px;border-radius:6px;word-break:break-all}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
-dl.kv dt{color:var(--muted)}dl.kv dd{margin:0}
+dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
+dl.kv.stack{grid-template-columns:1fr;gap:0}dl.kv.stack dt{font-size:13px;margin-top:8px}
 iframe.mail{width:100%;height:720px;border:1px solid var(--line);border-radius:8px;background:#fff}
 .auth-box{max-width:420px;margin:48px auto}
 .method{display:inline-block;min-width:64px;font-weight:700;font-family:ui-monospace,monospace}
@@ -58,3 +60,6 @@ fieldset.plain{border:none;padding:0;margin:12px 0 0}fieldset.plain legend{font-
 details{border-top:1px solid var(--line);padding:8px 0}details summary{cursor:pointer}
 @media (max-width:600px){main{padding:16px 12px}header.top .bar{padding:8px 12px}iframe.mail{height:560px}}
 `;
+
+/** A small envelope-with-check icon, so browsers do not ask for a missing /favicon.ico. */
+export const faviconSvg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#102a43"/><path d="M6 10h20v13H6z" fill="none" stroke="#fff" stroke-width="2"/><path d="M6 10l10 8 10-8" fill="none" stroke="#fff" stroke-width="2"/><circle cx="24" cy="22" r="6" fill="#0f7b3f"/><path d="M21 22l2 2 4-4" fill="none" stroke="#fff" stroke-width="2"/></svg>`;

@@ -31,6 +31,7 @@ export function Layout(props: { title: string; viewer?: Viewer | undefined; curr
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · ${viewer?.workspaceName ?? t.appName}`}</title>
         <link rel="stylesheet" href="/assets/app.css" />
+        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
       </head>
       <body>
         <a class="skip" href="#main">
@@ -50,6 +51,10 @@ export function Layout(props: { title: string; viewer?: Viewer | undefined; curr
                       {n.label}
                     </a>
                   ))}
+              </nav>
+            )}
+            {viewer && (
+              <div class="account">
                 <span class="who">
                   {viewer.name} · {t.roles[viewer.role]}
                 </span>
@@ -58,7 +63,7 @@ export function Layout(props: { title: string; viewer?: Viewer | undefined; curr
                     {t.nav.logout}
                   </button>
                 </form>
-              </nav>
+              </div>
             )}
           </div>
         </header>

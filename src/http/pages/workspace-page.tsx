@@ -15,7 +15,7 @@ import { FieldError, Layout, Notice } from './layout.js';
 export function IdentityCard(props: { ws: Workspace }) {
   const { ws } = props;
   return (
-    <dl class="kv">
+    <dl class="kv stack">
       <dt>{t.workspace.fields.legalName}</dt>
       <dd>{ws.legalName}</dd>
       <dt>{t.workspace.fields.addressLine}</dt>
