@@ -9,7 +9,7 @@ import { formatDateTime, t } from '../../i18n/fr.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { formString, pageFor, viewerOf } from './guard.js';
-import { Layout, Notice } from './layout.js';
+import { DataTable, Layout, Notice } from './layout.js';
 
 const adminOnly = pageFor(['admin']);
 const isRole = (v: string): v is Role => (roles as readonly string[]).includes(v);
@@ -40,20 +40,7 @@ export const adminPages = new Hono<AppEnv>()
         {ok === 'removed' && <Notice kind="ok">{t.members.removed}</Notice>}
         {ok === 'role' && <Notice kind="ok">{t.members.roleChanged}</Notice>}
         {error && <Notice kind="err">{error}</Notice>}
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t.members.name}</th>
-                <th scope="col">{t.members.email}</th>
-                <th scope="col">{t.members.role}</th>
-                <th scope="col">{t.members.status}</th>
-                <th scope="col">
-                  <span class="muted">—</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
+        <DataTable headers={[t.members.name, t.members.email, t.members.role, t.members.status, '']}>
               {members.map((m) => (
                 <tr>
                   <td>{m.name}</td>
@@ -79,9 +66,7 @@ export const adminPages = new Hono<AppEnv>()
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        </div>
+            </DataTable>
         <section class="card">
           <h2>{t.members.inviteTitle}</h2>
           <form method="post" action="/admin/members">
@@ -183,18 +168,7 @@ export const adminPages = new Hono<AppEnv>()
         {entries.length === 0 ? (
           <p class="muted">{t.audit.empty}</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t.audit.at}</th>
-                  <th scope="col">{t.audit.actor}</th>
-                  <th scope="col">{t.audit.action}</th>
-                  <th scope="col">{t.audit.target}</th>
-                  <th scope="col">{t.audit.details}</th>
-                </tr>
-              </thead>
-              <tbody>
+          <DataTable headers={[t.audit.at, t.audit.actor, t.audit.action, t.audit.target, t.audit.details]}>
                 {entries.map((e) => (
                   <tr>
                     <td>{formatDateTime(e.at)}</td>
@@ -210,9 +184,7 @@ export const adminPages = new Hono<AppEnv>()
                     <td>{e.details ? <code>{JSON.stringify(e.details)}</code> : ''}</td>
                   </tr>
                 ))}
-              </tbody>
-            </table>
-          </div>
+              </DataTable>
         )}
         {entries.length === limit && last && (
           <p>
@@ -241,20 +213,7 @@ function ApiKeysBody(props: { keys: Awaited<ReturnType<typeof listApiKeys>>; ok?
       {props.keys.length === 0 ? (
         <p class="muted">{t.apiKeys.empty}</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t.apiKeys.name}</th>
-                <th scope="col">{t.apiKeys.prefix}</th>
-                <th scope="col">{t.apiKeys.scopes}</th>
-                <th scope="col">{t.apiKeys.lastUsed}</th>
-                <th scope="col">
-                  <span class="muted">—</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
+        <DataTable headers={[t.apiKeys.name, t.apiKeys.prefix, t.apiKeys.scopes, t.apiKeys.lastUsed, '']}>
               {props.keys.map((k) => (
                 <tr>
                   <td>{k.name}</td>
@@ -276,9 +235,7 @@ function ApiKeysBody(props: { keys: Awaited<ReturnType<typeof listApiKeys>>; ok?
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        </div>
+            </DataTable>
       )}
       <section class="card">
         <h2>{t.apiKeys.createTitle}</h2>

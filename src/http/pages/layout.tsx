@@ -88,3 +88,21 @@ export function FieldError(props: { id: string; message?: string | undefined }) 
     </p>
   ) : null;
 }
+
+/** A scrollable table with column headers; an empty header string is an actions column. */
+export function DataTable(props: { headers: string[]; children: Child }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {props.headers.map((h) => (
+              <th scope="col">{h || <span class="sr-only">Actions</span>}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}

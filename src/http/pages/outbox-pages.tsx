@@ -7,7 +7,7 @@ import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { ALL_ROLES } from '../middleware/allow.js';
 import { pageFor, viewerOf } from './guard.js';
-import { Layout } from './layout.js';
+import { DataTable, Layout } from './layout.js';
 
 const anyone = pageFor(ALL_ROLES);
 
@@ -22,16 +22,7 @@ export const outboxPages = new Hono<AppEnv>()
         {messages.length === 0 ? (
           <p class="muted">{t.outbox.empty}</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t.outbox.date}</th>
-                  <th scope="col">{t.outbox.to}</th>
-                  <th scope="col">{t.outbox.subject}</th>
-                </tr>
-              </thead>
-              <tbody>
+          <DataTable headers={[t.outbox.date, t.outbox.to, t.outbox.subject]}>
                 {messages.map((m) => (
                   <tr>
                     <td>{formatDateTime(m.createdAt)}</td>
@@ -41,9 +32,7 @@ export const outboxPages = new Hono<AppEnv>()
                     </td>
                   </tr>
                 ))}
-              </tbody>
-            </table>
-          </div>
+              </DataTable>
         )}
       </Layout>,
     );
