@@ -11,6 +11,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { CompiledEmail } from '../email/artefact.js';
 
 const createdAt = () =>
   integer('created_at', { mode: 'timestamp_ms' })
@@ -185,4 +186,39 @@ export const outboxMessages = sqliteTable(
     index('outbox_workspace_created_idx').on(t.workspaceId, t.createdAt),
     uniqueIndex('outbox_idempotency_idx').on(t.idempotencyKey),
   ],
+);
+
+/** Lifecycle of a campaign; sending states arrive with the sending pipeline. */
+export const campaignStatuses = ['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled', 'failed'] as const;
+export type CampaignStatus = (typeof campaignStatuses)[number];
+
+/**
+ * A newsletter. The marketer owns name, subject, preheader and the MJML body; the platform
+ * stores the compiled artefact (static chunks + slots, verified to carry the mandatory blocks)
+ * with the version it was compiled from. An invalid body is never stored.
+ */
+export const campaigns = sqliteTable(
+  'campaigns',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    name: text('name').notNull(),
+    subject: text('subject').notNull(),
+    preheader: text('preheader').notNull(),
+    body: text('body').notNull(),
+    /** The starter template it was created from, if any. */
+    templateId: text('template_id'),
+    status: text('status', { enum: campaignStatuses }).notNull().default('draft'),
+    /** Bumped by every content change; the compiled artefact records which version it is. */
+    version: integer('version').notNull(),
+    compiled: text('compiled', { mode: 'json' }).$type<CompiledEmail>().notNull(),
+    /** When it was compiled: a later change of the workspace identity means compiling again. */
+    compiledAt: integer('compiled_at', { mode: 'timestamp_ms' }).notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('campaigns_workspace_updated_idx').on(t.workspaceId, t.updatedAt)],
 );

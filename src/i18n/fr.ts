@@ -143,11 +143,10 @@ export const t = {
   email: {
     privacyPolicy: 'Politique de confidentialité',
     invitation: {
-      subject: (ws: string) => `Invitation à rejoindre ${ws}`,
-      intro: (inviter: string, ws: string, role: string) => `${inviter} vous invite à rejoindre l’espace ${ws} en tant que ${role}.`,
       setPassword: 'Pour activer votre compte, choisissez un mot de passe :',
       alreadyHaveAccount: 'Vous avez déjà un compte : connectez-vous avec votre mot de passe habituel.',
       button: 'Choisir mon mot de passe',
+      login: 'Me connecter',
       expiry: 'Ce lien est valable 7 jours et ne sert qu’une fois.',
     },
   },

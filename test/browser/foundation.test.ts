@@ -68,7 +68,7 @@ describe('foundation pages in Chromium', () => {
     const { admin } = await t.workspaceWithTeam();
     await t.request('/api/v1/members', { method: 'POST', token: admin.token, json: { email: 'paul@example.test', name: 'Paul', role: 'marketer' } });
     const list = (await (await t.request('/api/v1/dev/outbox', { token: admin.token })).json()) as { messages: { text: string }[] };
-    const link = /(http:\/\/127\.0\.0\.1:\d+\/invite\/\S+)/.exec(list.messages[0]!.text)![1]!;
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/invite\/[\w.-]+)/.exec(list.messages[0]!.text)![1]!;
 
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(link);

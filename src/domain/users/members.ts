@@ -96,7 +96,7 @@ export async function inviteMember({
   const inviterName = ctx.actor.type === 'user' ? ctx.actor.name : workspace.name;
   let emailed = true;
   try {
-    await ctx.mailer.send(invitationEmail({ workspace, inviterName, to: email, role: input.role, link }));
+    await ctx.mailer.send(await invitationEmail({ workspace, inviterName, to: email, role: input.role, link, loginUrl: `${ctx.publicBaseUrl}/login` }));
   } catch (error) {
     // The membership stands; the admin sees that the email did not go and can resend.
     emailed = false;
