@@ -9,6 +9,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { authApi } from './http/api/auth.js';
 import { apiKeysApi } from './http/api/api-keys.js';
 import { auditApi } from './http/api/audit.js';
+import { campaignsApi } from './http/api/campaigns.js';
 import { apiRouter } from './http/api/openapi.js';
 import { membersApi } from './http/api/members.js';
 import { outboxApi } from './http/api/outbox.js';
@@ -23,6 +24,7 @@ import { appCss, faviconSvg } from './http/pages/assets.js';
 import { authPages } from './http/pages/auth-pages.js';
 import { homePage } from './http/pages/home.js';
 import { outboxPages } from './http/pages/outbox-pages.js';
+import { previewLinkPage } from './http/pages/preview-link.js';
 import { workspacePage } from './http/pages/workspace-page.js';
 
 export type { AppDeps } from './http/env.js';
@@ -108,7 +110,8 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     .route('/', membersApi)
     .route('/', apiKeysApi)
     .route('/', auditApi)
-    .route('/', outboxApi);
+    .route('/', outboxApi)
+    .route('/', campaignsApi);
   api.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
@@ -136,6 +139,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', workspacePage);
   app.route('/', adminPages);
   app.route('/', outboxPages);
+  app.route('/', previewLinkPage);
 
   return app;
 }

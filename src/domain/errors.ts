@@ -2,7 +2,8 @@
  * Typed domain errors. Domain code throws these and never thinks about HTTP;
  * `http/errors.ts` is the one place that maps them to status codes and the error envelope.
  */
-export type FieldIssue = { field: string; message: string };
+/** One problem with the input: which field, why, and for multi-line content the line. */
+export type FieldIssue = { field: string; message: string; line?: number };
 
 export abstract class DomainError extends Error {
   abstract readonly kind: 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited';

@@ -206,6 +206,12 @@ export async function compileEmail(input: CompileInput): Promise<CompiledEmail> 
       issues.push({ field: 'body', line: lineOf(input.body, m.index), message: `« ${m[0].trim()} » : ${rule.message}` });
     }
   }
+  // Accessibility and blocked-image readers: every image says what it shows.
+  for (const m of input.body.matchAll(/<\s*(mj-image|img)\b[^>]*>/gi)) {
+    if (!/\balt\s*=\s*("[^"]*\S[^"]*"|'[^']*\S[^']*')/i.test(m[0])) {
+      issues.push({ field: 'body', line: lineOf(input.body, m.index), message: `image sans texte alternatif : ajoutez alt="…" à <${m[1]}>` });
+    }
+  }
   if (issues.length) throw new CompileError(issues);
 
   const s = sentinels();

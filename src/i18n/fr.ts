@@ -150,6 +150,13 @@ export const t = {
       expiry: 'Ce lien est valable 7 jours et ne sert qu’une fois.',
     },
   },
+  previewLink: {
+    title: 'Lien d’aperçu',
+    unsubscribe: 'Dans un e-mail réel, ce lien ouvre la page de désinscription en un clic du destinataire.',
+    preferences: 'Dans un e-mail réel, ce lien ouvre le centre de préférences du destinataire (newsletter, mesure d’ouverture, ses données).',
+    'stop-tracking': 'Dans un e-mail réel, ce lien permet au destinataire de refuser la mesure d’ouverture de ses e-mails.',
+    nothingChanged: 'Ceci est un aperçu ou un envoi de test : rien n’a été modifié.',
+  },
   common: { yes: 'oui', no: 'non', none: '—' },
 } as const;
 
