@@ -10,6 +10,7 @@ import { authApi } from './http/api/auth.js';
 import { apiKeysApi } from './http/api/api-keys.js';
 import { auditApi } from './http/api/audit.js';
 import { campaignsApi } from './http/api/campaigns.js';
+import { consentsApi } from './http/api/consents.js';
 import { apiRouter } from './http/api/openapi.js';
 import { membersApi } from './http/api/members.js';
 import { outboxApi } from './http/api/outbox.js';
@@ -25,6 +26,7 @@ import { authPages } from './http/pages/auth-pages.js';
 import { homePage } from './http/pages/home.js';
 import { outboxPages } from './http/pages/outbox-pages.js';
 import { previewLinkPage } from './http/pages/preview-link.js';
+import { confirmPage } from './http/pages/confirm-page.js';
 import { workspacePage } from './http/pages/workspace-page.js';
 
 export type { AppDeps } from './http/env.js';
@@ -111,7 +113,8 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     .route('/', apiKeysApi)
     .route('/', auditApi)
     .route('/', outboxApi)
-    .route('/', campaignsApi);
+    .route('/', campaignsApi)
+    .route('/', consentsApi);
   api.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
@@ -140,6 +143,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', adminPages);
   app.route('/', outboxPages);
   app.route('/', previewLinkPage);
+  app.route('/', confirmPage);
 
   return app;
 }

@@ -9,6 +9,7 @@ import { createClient, type Client } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import type { Db } from './client.js';
+import { serialiseWrites } from './write-queue.js';
 import * as schema from './schema.js';
 
 export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
@@ -24,9 +25,11 @@ export async function openDatabase(url: string, authToken?: string): Promise<Ope
     const path = url.slice('file:'.length).split('?')[0] ?? '';
     if (path && path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   }
-  // `timeout` is SQLite's busy timeout: concurrent writers wait for the lock instead of failing.
-  const client = createClient({ url, authToken, timeout: 5000 });
-  if (url.startsWith('file:')) {
+  const isFile = url.startsWith('file:');
+  // `timeout` is SQLite's busy timeout, for other processes; within this one, writes are queued.
+  const raw = createClient({ url, authToken, timeout: 5000 });
+  const client = isFile ? serialiseWrites(raw) : raw;
+  if (isFile) {
     // WAL lets readers run while one writer commits (DESIGN.md §8); it persists in the file.
     await client.execute('PRAGMA journal_mode = WAL');
   }

@@ -222,3 +222,190 @@ export const campaigns = sqliteTable(
   },
   (t) => [index('campaigns_workspace_updated_idx').on(t.workspaceId, t.updatedAt)],
 );
+
+/** Purposes every workspace asks about; workspaces may add their own (`partners`…). */
+export const corePurposes = ['newsletter', 'open_tracking'] as const;
+export const PURPOSE_PATTERN = /^[a-z][a-z0-9_]{1,39}$/;
+
+/**
+ * The exact text an agent reads for a purpose (GDPR Art. 13 information, EDPB 05/2020 §108:
+ * keep a copy of what was presented). Append-only: a new wording is a new version; triggers
+ * refuse any UPDATE or DELETE, so a proof can always show what was read.
+ */
+export const consentScripts = sqliteTable(
+  'consent_scripts',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    purpose: text('purpose').notNull(),
+    version: integer('version').notNull(),
+    /** Short label shown to agents and subscribers ("Newsletter Voyage Online"). */
+    label: text('label').notNull(),
+    text: text('text').notNull(),
+    /** SHA-256 of `text`, hex: what the ledger records with each answer. */
+    sha256: text('sha256').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('consent_scripts_version_idx').on(t.workspaceId, t.purpose, t.version)],
+);
+
+export const contacts = sqliteTable(
+  'contacts',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    /** Normalised (trimmed, lower-cased); null once erased. */
+    email: text('email'),
+    /** E.164. */
+    phone: text('phone'),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    locale: text('locale').notNull().default('fr'),
+    attributes: text('attributes', { mode: 'json' }).$type<Record<string, string | number | boolean>>().notNull(),
+    /** The agent (user) whose call brought this lead; their dashboard counts it. */
+    ownerAgentId: text('owner_agent_id'),
+    /** The call campaign the lead came from ("Voyage à Rome"). */
+    sourceCampaign: text('source_campaign'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    /** CNIL retention runs from the last contact *coming from the prospect* (capture, click…; not an open). */
+    lastProspectActionAt: integer('last_prospect_action_at', { mode: 'timestamp_ms' }).notNull(),
+    erasedAt: integer('erased_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('contacts_email_idx').on(t.workspaceId, t.email),
+    index('contacts_phone_idx').on(t.workspaceId, t.phone),
+    index('contacts_owner_idx').on(t.workspaceId, t.ownerAgentId),
+  ],
+);
+
+/** Why a phone call to a consumer was lawful (Code de la consommation L.223-1, from 11 Aug 2026). */
+export const callBases = ['prior_consent', 'ongoing_contract', 'inbound_call'] as const;
+export type CallBasis = (typeof callBases)[number];
+
+/** One recorded call: what the agent captured at its end. */
+export const calls = sqliteTable(
+  'calls',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    /** The dialer's reference for the call. */
+    callRef: text('call_ref').notNull(),
+    basis: text('basis', { enum: callBases }).notNull(),
+    /** Reference of the prior consent or contract, when the basis has one. */
+    basisRef: text('basis_ref'),
+    callCampaign: text('call_campaign'),
+    agentId: text('agent_id'),
+    actorType: text('actor_type', { enum: ['user', 'api_key', 'subscriber', 'system'] }).notNull(),
+    actorId: text('actor_id'),
+    occurredAt: integer('occurred_at', { mode: 'timestamp_ms' }).notNull(),
+    recordedAt: integer('recorded_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('calls_workspace_agent_idx').on(t.workspaceId, t.agentId, t.occurredAt), index('calls_contact_idx').on(t.contactId)],
+);
+
+export const consentActions = ['granted', 'refused', 'confirmed', 'withdrawn'] as const;
+export type ConsentAction = (typeof consentActions)[number];
+export const consentChannels = ['phone', 'email_link', 'web', 'api', 'system'] as const;
+export type ConsentChannel = (typeof consentChannels)[number];
+
+/**
+ * The consent ledger: append-only (triggers refuse UPDATE and DELETE) and hash-chained per
+ * workspace (`seq` orders it; `hash` = SHA-256 over `prev_hash` and a canonical serialisation
+ * of the event), so an edited, removed or reordered event is detected (src/domain/consent/chain.ts).
+ */
+export const consentEvents = sqliteTable(
+  'consent_events',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    /** Position in the workspace's chain, from 1. */
+    seq: integer('seq').notNull(),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    purpose: text('purpose').notNull(),
+    action: text('action', { enum: consentActions }).notNull(),
+    channel: text('channel', { enum: consentChannels }).notNull(),
+    actorType: text('actor_type', { enum: ['user', 'api_key', 'subscriber', 'system'] }).notNull(),
+    actorId: text('actor_id'),
+    callId: text('call_id'),
+    callRef: text('call_ref'),
+    callBasis: text('call_basis'),
+    scriptId: text('script_id'),
+    scriptSha256: text('script_sha256'),
+    /**
+     * SHA-256 of the evidence (IP, user agent…) kept in `consent_evidence`. The chain covers this
+     * digest, not the personal data itself, so erasing the evidence (GDPR Art. 17) leaves the
+     * chain verifiable.
+     */
+    evidenceSha256: text('evidence_sha256').notNull(),
+    occurredAt: integer('occurred_at', { mode: 'timestamp_ms' }).notNull(),
+    recordedAt: integer('recorded_at', { mode: 'timestamp_ms' }).notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    uniqueIndex('consent_events_seq_idx').on(t.workspaceId, t.seq),
+    index('consent_events_contact_idx').on(t.contactId, t.seq),
+    index('consent_events_actor_idx').on(t.workspaceId, t.actorId, t.recordedAt),
+  ],
+);
+
+/** How an event was given (IP address, user agent, source): personal data, erasable. */
+export const consentEvidence = sqliteTable('consent_evidence', {
+  eventId: text('event_id').primaryKey(),
+  workspaceId: text('workspace_id').notNull(),
+  data: text('data', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+});
+
+export const consentStatuses = ['granted', 'refused', 'withdrawn'] as const;
+export type ConsentStatus = (typeof consentStatuses)[number];
+
+/** Current consent per contact and purpose, derived from the ledger in the same transaction. */
+export const consentState = sqliteTable(
+  'consent_state',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    purpose: text('purpose').notNull(),
+    status: text('status', { enum: consentStatuses }).notNull(),
+    /** When the current grant was confirmed by email (double opt-in); null otherwise. */
+    confirmedAt: integer('confirmed_at', { mode: 'timestamp_ms' }),
+    since: integer('since', { mode: 'timestamp_ms' }).notNull(),
+    lastEventId: text('last_event_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.contactId, t.purpose] }), index('consent_state_audience_idx').on(t.workspaceId, t.purpose, t.status)],
+);
+
+/**
+ * Idempotency-Key records: a retried request with the same key and body gets the first answer
+ * and writes nothing; the same key with another body is a conflict.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    key: text('key').notNull(),
+    route: text('route').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status').notNull(),
+    response: text('response', { mode: 'json' }).notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.route, t.key] })],
+);

@@ -18,6 +18,13 @@ export const starterTemplates = [
 
 /** Bodies of the platform's own messages, in the transactional layout (emails/messages/). */
 export const platformMessages = {
+  "consent-confirmation": {
+    "id": "consent-confirmation",
+    "name": "Confirmation du consentement (double opt-in)",
+    "subject": "Confirmez votre inscription à la newsletter {{brand.name}}",
+    "preheader": "Lors de votre appel du {{callDate}}, vous avez accepté de recevoir notre newsletter : confirmez-le en un clic.",
+    "body": "<mj-section padding=\"24px 24px 8px\">\n  <mj-column>\n    <mj-text padding=\"0 0 12px\">Bonjour {{greetingName}},</mj-text>\n    <mj-text padding=\"0 0 12px\">Lors de votre entretien téléphonique du {{callDate}} avec {{agentName}}, vous avez répondu aux questions suivantes :</mj-text>\n    <mj-text padding=\"0 0 16px\">{{summary}}</mj-text>\n    <mj-text padding=\"0 0 16px\">Pour recevoir la newsletter de {{brand.name}}, confirmez votre inscription. Sans confirmation, nous ne vous l’enverrons pas.</mj-text>\n    <mj-button href=\"{{confirmUrl}}\" align=\"left\" padding=\"0 0 16px\">Je confirme mon inscription</mj-button>\n    <mj-text font-size=\"14px\" padding=\"0 0 8px\">Ce n’était pas vous, ou vous avez changé d’avis ? <a href=\"{{refuseUrl}}\">Je ne souhaite pas recevoir la newsletter</a>.</mj-text>\n    <mj-text font-size=\"13px\" color=\"#52606d\" padding=\"0\">Vous pourrez vous désinscrire à tout moment, en un clic, depuis chaque newsletter.</mj-text>\n  </mj-column>\n</mj-section>\n"
+  },
   "invitation": {
     "id": "invitation",
     "name": "Invitation d’un membre de l’équipe",

@@ -51,3 +51,20 @@ export async function makeUser(db: Db, workspaceId: string, role: Role, email = 
   await db.insert(memberships).values({ workspaceId, userId: id, role, createdAt: new Date() });
   return { id, email, name, role };
 }
+
+/** The two core consent scripts of a workspace (newsletter, open tracking), as an admin would write them. */
+export async function makeScripts(db: Db, workspace: Workspace) {
+  const { consentScripts } = await import('../../src/db/schema.js');
+  const { sha256Hex } = await import('../../src/lib/crypto.js');
+  const texts = {
+    newsletter: `${workspace.name} souhaite vous envoyer sa newsletter. Vous pourrez vous désinscrire à tout moment. Politique de confidentialité : ${workspace.privacyUrl}.`,
+    open_tracking: `${workspace.name} souhaite mesurer l’ouverture de ses e-mails. Vous pourrez retirer ce choix à tout moment. Politique de confidentialité : ${workspace.privacyUrl}.`,
+  };
+  const out: Record<'newsletter' | 'open_tracking', { id: string; sha256: string; text: string }> = {} as never;
+  for (const [purpose, text] of Object.entries(texts) as ['newsletter' | 'open_tracking', string][]) {
+    const row = { id: newId('scr'), workspaceId: workspace.id, purpose, version: 1, label: purpose, text, sha256: await sha256Hex(text), createdBy: 'test', createdAt: new Date('2026-01-01T00:00:00Z') };
+    await db.insert(consentScripts).values(row);
+    out[purpose] = row;
+  }
+  return out;
+}

@@ -1,0 +1,258 @@
+/**
+ * `captureConsent`: what a téléacteur (console) or a dialer (API) records at the end of a call.
+ *
+ * One write transaction holds everything: the contact (created, or found by email and updated:
+ * a person is never duplicated), the call and its legal basis (L.223-1), one ledger event per
+ * purpose answered (each naming the exact script version read, GDPR Art. 7(1), EDPB 05/2020
+ * §108), the derived consent state, and the idempotency record. Either all of it is stored or
+ * none. After commit, a newsletter grant gets a confirmation email (double opt-in).
+ *
+ * Who may call: agents and admins (console or API), API keys with `consents:write`.
+ * Idempotent with an Idempotency-Key.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import { calls, consentState, contacts, memberships, users, type CallBasis, type ConsentAction } from '../../db/schema.js';
+import { newId } from '../../lib/ids.js';
+import { actorRef, type Ctx } from '../context.js';
+import { Invalid, type FieldIssue } from '../errors.js';
+import { checkKey, findAnswer, requestHash, storeAnswer, updateAnswer } from '../idempotency.js';
+import { normaliseEmail, normalisePhone } from '../contacts/normalise.js';
+import { getWorkspace } from '../workspaces/workspaces.js';
+import { appendConsentEvents } from './chain.js';
+import { sendConfirmationEmail } from './confirmation.js';
+import { currentScripts, type ConsentScript } from './scripts.js';
+
+export interface CaptureInput {
+  contact: {
+    email: string;
+    phone?: string | null | undefined;
+    firstName?: string | null | undefined;
+    lastName?: string | null | undefined;
+    locale?: string | undefined;
+    attributes?: Record<string, string | number | boolean> | undefined;
+  };
+  call: {
+    ref: string;
+    basis: CallBasis;
+    basisRef?: string | null | undefined;
+    campaign?: string | null | undefined;
+    /** When the call ended; now when absent. */
+    occurredAt?: Date | undefined;
+  };
+  answers: { purpose: string; answer: 'granted' | 'refused'; scriptId: string }[];
+  /** With an API key: the agent who made the call (their login email). */
+  agentEmail?: string | null | undefined;
+}
+
+export interface CaptureResult {
+  contact: { id: string; email: string; phone: string | null; firstName: string | null; lastName: string | null; created: boolean };
+  call: { id: string; ref: string; basis: CallBasis; occurredAt: string };
+  events: { id: string; seq: number; purpose: string; action: ConsentAction; scriptId: string | null; scriptSha256: string | null; hash: string }[];
+  /** Double opt-in: whether a confirmation email went out for the newsletter grant. */
+  confirmationEmail: 'sent' | 'failed' | 'not_needed';
+}
+
+/** How far back a dialer may date a call it reports late (offline queues), and forward (clock skew). */
+const MAX_LATE_MS = 7 * 24 * 3600 * 1000;
+const MAX_EARLY_MS = 5 * 60 * 1000;
+
+function validate(input: CaptureInput, scripts: ConsentScript[], now: Date) {
+  const issues: FieldIssue[] = [];
+  const email = normaliseEmail(input.contact.email);
+  if (!email) issues.push({ field: 'contact.email', message: 'is not an email address' });
+  const phone = input.contact.phone ? normalisePhone(input.contact.phone) : null;
+  if (input.contact.phone && !phone) issues.push({ field: 'contact.phone', message: 'is not a valid phone number (French numbers may omit +33)' });
+  if (input.call.basis === 'prior_consent' && !input.call.basisRef?.trim()) {
+    issues.push({ field: 'call.basisRef', message: 'is required when the call relies on a prior consent (L.223-1: the professional proves it)' });
+  }
+  const occurredAt = input.call.occurredAt ?? now;
+  if (occurredAt.getTime() > now.getTime() + MAX_EARLY_MS) issues.push({ field: 'call.occurredAt', message: 'is in the future' });
+  if (occurredAt.getTime() < now.getTime() - MAX_LATE_MS) issues.push({ field: 'call.occurredAt', message: 'is more than 7 days ago' });
+
+  const byPurpose = new Map(scripts.map((s) => [s.purpose, s]));
+  const seen = new Set<string>();
+  input.answers.forEach((a, i) => {
+    if (seen.has(a.purpose)) issues.push({ field: `answers.${i}.purpose`, message: `${a.purpose} is answered twice` });
+    seen.add(a.purpose);
+    if (!byPurpose.has(a.purpose)) issues.push({ field: `answers.${i}.purpose`, message: `no consent script for ${a.purpose} in this workspace` });
+  });
+  for (const s of scripts) {
+    // Never a default: each purpose the workspace asks about needs an explicit yes or no.
+    if (!seen.has(s.purpose)) issues.push({ field: `answers.${s.purpose}`, message: 'is missing: record an explicit granted or refused' });
+  }
+  if (issues.length) throw new Invalid('invalid_input', `Invalid capture: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, issues);
+  return { email: email!, phone, occurredAt };
+}
+
+export async function captureConsent({
+  ctx,
+  input,
+  idempotencyKey,
+  evidence,
+}: {
+  ctx: Ctx;
+  input: CaptureInput;
+  idempotencyKey?: string | undefined;
+  /** How the request reached us (IP, user agent, console or API). */
+  evidence: Record<string, string>;
+}): Promise<{ status: number; body: CaptureResult; replayed: boolean }> {
+  if (idempotencyKey !== undefined) checkKey(idempotencyKey);
+  const now = ctx.clock.now();
+  const scope = { workspaceId: ctx.workspaceId, route: 'consents', key: idempotencyKey ?? '' };
+  const hash = idempotencyKey ? await requestHash(input) : '';
+
+  const outcome = await ctx.db.transaction(async (tx) => {
+    if (idempotencyKey) {
+      const previous = await findAnswer<CaptureResult>(tx, scope, hash);
+      if (previous) return { replay: previous, created: null, grantEventId: null, agentId: null };
+    }
+    const scripts = await currentScripts(tx, ctx.workspaceId);
+    const { email, phone, occurredAt } = validate(input, scripts, now);
+
+    // Each answer must name a version of its own purpose's script, of this workspace.
+    const chosen = new Map<string, { id: string; sha256: string }>();
+    const issues: FieldIssue[] = [];
+    for (const [i, a] of input.answers.entries()) {
+      const script = await tx.query.consentScripts.findFirst({ where: (s, { and: all, eq: is }) => all(is(s.id, a.scriptId), is(s.workspaceId, ctx.workspaceId)) });
+      if (!script) issues.push({ field: `answers.${i}.scriptId`, message: 'is not a consent script of this workspace' });
+      else if (script.purpose !== a.purpose) issues.push({ field: `answers.${i}.scriptId`, message: `is the script for ${script.purpose}, not ${a.purpose}` });
+      else chosen.set(a.purpose, { id: script.id, sha256: script.sha256 });
+    }
+    if (issues.length) throw new Invalid('invalid_input', `Invalid capture: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, issues);
+
+    // The agent credited with the call: the person logged in, or the one a dialer names.
+    let agentId: string | null = ctx.actor.type === 'user' ? ctx.actor.userId : null;
+    if (input.agentEmail) {
+      const agentEmail = normaliseEmail(input.agentEmail);
+      const [agent] = agentEmail
+        ? await tx
+            .select({ id: users.id })
+            .from(users)
+            .innerJoin(memberships, eq(memberships.userId, users.id))
+            .where(and(eq(users.email, agentEmail), eq(memberships.workspaceId, ctx.workspaceId)))
+        : [];
+      if (!agent) throw new Invalid('invalid_input', 'Unknown agent.', [{ field: 'agentEmail', message: 'is not a member of this workspace' }]);
+      agentId = agent.id;
+    }
+
+    const existing = await tx.query.contacts.findFirst({
+      where: and(eq(contacts.workspaceId, ctx.workspaceId), eq(contacts.email, email), isNull(contacts.erasedAt)),
+    });
+    const contactId = existing?.id ?? newId('ct');
+    const details = {
+      ...(phone ? { phone } : {}),
+      ...(input.contact.firstName?.trim() ? { firstName: input.contact.firstName.trim() } : {}),
+      ...(input.contact.lastName?.trim() ? { lastName: input.contact.lastName.trim() } : {}),
+      ...(input.contact.locale ? { locale: input.contact.locale } : {}),
+    };
+    if (existing) {
+      // Capturing the same person again appends to their ledger; their details take the latest values.
+      await tx
+        .update(contacts)
+        .set({
+          ...details,
+          attributes: { ...existing.attributes, ...input.contact.attributes },
+          updatedAt: now,
+          lastProspectActionAt: occurredAt > existing.lastProspectActionAt ? occurredAt : existing.lastProspectActionAt,
+        })
+        .where(eq(contacts.id, existing.id));
+    } else {
+      await tx.insert(contacts).values({
+        id: contactId,
+        workspaceId: ctx.workspaceId,
+        email,
+        phone: phone ?? null,
+        firstName: details.firstName ?? null,
+        lastName: details.lastName ?? null,
+        locale: details.locale ?? 'fr',
+        attributes: input.contact.attributes ?? {},
+        ownerAgentId: agentId,
+        sourceCampaign: input.call.campaign?.trim() || null,
+        createdAt: now,
+        updatedAt: now,
+        lastProspectActionAt: occurredAt,
+        erasedAt: null,
+      });
+    }
+
+    const { actorType, actorId } = actorRef(ctx.actor);
+    const call = {
+      id: newId('call'),
+      workspaceId: ctx.workspaceId,
+      contactId,
+      callRef: input.call.ref,
+      basis: input.call.basis,
+      basisRef: input.call.basisRef?.trim() || null,
+      callCampaign: input.call.campaign?.trim() || null,
+      agentId,
+      actorType,
+      actorId,
+      occurredAt,
+      recordedAt: now,
+    };
+    await tx.insert(calls).values(call);
+
+    const events = await appendConsentEvents(
+      tx,
+      ctx.workspaceId,
+      input.answers.map((a) => ({
+        contactId,
+        purpose: a.purpose,
+        action: a.answer,
+        channel: 'phone' as const,
+        actorType,
+        actorId,
+        callId: call.id,
+        callRef: call.callRef,
+        callBasis: call.basis,
+        scriptId: chosen.get(a.purpose)!.id,
+        scriptSha256: chosen.get(a.purpose)!.sha256,
+        evidence: { ...evidence, ...(agentId ? { agentId } : {}), ...(call.basisRef ? { basisRef: call.basisRef } : {}) },
+        occurredAt,
+      })),
+      now,
+    );
+
+    const newsletterGrant = events.find((e) => e.purpose === 'newsletter' && e.action === 'granted');
+    const state = newsletterGrant
+      ? await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contactId), eq(consentState.purpose, 'newsletter')) })
+      : undefined;
+    const needsConfirmation = Boolean(newsletterGrant && state && !state.confirmedAt);
+
+    const body: CaptureResult = {
+      contact: {
+        id: contactId,
+        email,
+        phone: phone ?? existing?.phone ?? null,
+        firstName: details.firstName ?? existing?.firstName ?? null,
+        lastName: details.lastName ?? existing?.lastName ?? null,
+        created: !existing,
+      },
+      call: { id: call.id, ref: call.callRef, basis: call.basis, occurredAt: occurredAt.toISOString() },
+      events: events.map((e) => ({ id: e.id, seq: e.seq, purpose: e.purpose, action: e.action, scriptId: e.scriptId, scriptSha256: e.scriptSha256, hash: e.hash })),
+      confirmationEmail: needsConfirmation ? 'failed' : 'not_needed',
+    };
+    if (idempotencyKey) await storeAnswer(tx, scope, hash, { status: 201, body }, now);
+    return { replay: null, created: body, grantEventId: needsConfirmation ? newsletterGrant!.id : null, agentId };
+  });
+
+  if (outcome.replay) return { status: outcome.replay.status, body: outcome.replay.body, replayed: true };
+
+  const body = outcome.created!;
+  if (outcome.grantEventId) {
+    const workspace = await getWorkspace({ ctx });
+    const agent = outcome.agentId ? await ctx.db.query.users.findFirst({ where: eq(users.id, outcome.agentId) }) : undefined;
+    const sent = await sendConfirmationEmail(ctx, workspace, {
+      contactId: body.contact.id,
+      grantEventId: outcome.grantEventId,
+      to: body.contact.email,
+      firstName: body.contact.firstName,
+      agentName: agent?.name ?? null,
+      callDate: new Date(body.call.occurredAt),
+      answers: body.events.map((e) => ({ purpose: e.purpose, action: e.action })),
+    });
+    body.confirmationEmail = sent ? 'sent' : 'failed';
+    if (idempotencyKey) await updateAnswer(ctx.db, scope, body);
+  }
+  return { status: 201, body, replayed: false };
+}

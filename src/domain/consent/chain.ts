@@ -1,0 +1,180 @@
+/**
+ * The hash chain of a workspace's consent ledger. Each event's hash covers the previous hash
+ * and a canonical serialisation of the event (fixed field order, ISO times, evidence by digest),
+ * so editing, deleting, inserting or reordering any event breaks every hash after it.
+ * `appendConsentEvents` must run inside a write transaction: SQLite serialises writers, so two
+ * captures cannot both take the same chain head (and a unique (workspace, seq) index backs that up).
+ */
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import type { DbOrTx, Db } from '../../db/client.js';
+import { consentEvents, consentEvidence, consentState, type ConsentAction, type ConsentChannel } from '../../db/schema.js';
+import { sha256Hex } from '../../lib/crypto.js';
+import { newId } from '../../lib/ids.js';
+
+/** The hash every workspace's first event points back to. */
+export const GENESIS = '0'.repeat(64);
+
+export interface NewConsentEvent {
+  contactId: string;
+  purpose: string;
+  action: ConsentAction;
+  channel: ConsentChannel;
+  actorType: 'user' | 'api_key' | 'subscriber' | 'system';
+  actorId: string | null;
+  callId?: string | null;
+  callRef?: string | null;
+  callBasis?: string | null;
+  scriptId?: string | null;
+  scriptSha256?: string | null;
+  evidence: Record<string, string>;
+  occurredAt: Date;
+}
+
+export type ConsentEvent = typeof consentEvents.$inferSelect;
+
+/** Keys sorted, no whitespace: the same object always gives the same bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** What the hash covers: every field of the event except the hash itself. */
+function hashedFields(e: Omit<ConsentEvent, 'hash'>) {
+  return {
+    v: 1,
+    id: e.id,
+    workspaceId: e.workspaceId,
+    seq: e.seq,
+    contactId: e.contactId,
+    purpose: e.purpose,
+    action: e.action,
+    channel: e.channel,
+    actorType: e.actorType,
+    actorId: e.actorId,
+    callId: e.callId,
+    callRef: e.callRef,
+    callBasis: e.callBasis,
+    scriptId: e.scriptId,
+    scriptSha256: e.scriptSha256,
+    evidenceSha256: e.evidenceSha256,
+    occurredAt: e.occurredAt.toISOString(),
+    recordedAt: e.recordedAt.toISOString(),
+    prevHash: e.prevHash,
+  };
+}
+
+export function eventHash(e: Omit<ConsentEvent, 'hash'>): Promise<string> {
+  return sha256Hex(canonicalJson(hashedFields(e)));
+}
+
+/**
+ * Appends events to the workspace's chain and moves the per-contact state along, in the caller's
+ * transaction. Returns the stored events.
+ */
+export async function appendConsentEvents(tx: DbOrTx, workspaceId: string, events: NewConsentEvent[], recordedAt: Date): Promise<ConsentEvent[]> {
+  const [head] = await tx
+    .select({ seq: consentEvents.seq, hash: consentEvents.hash })
+    .from(consentEvents)
+    .where(eq(consentEvents.workspaceId, workspaceId))
+    .orderBy(desc(consentEvents.seq))
+    .limit(1);
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS;
+  const stored: ConsentEvent[] = [];
+  for (const e of events) {
+    const id = newId('evt');
+    const unhashed = {
+      id,
+      workspaceId,
+      seq: ++seq,
+      contactId: e.contactId,
+      purpose: e.purpose,
+      action: e.action,
+      channel: e.channel,
+      actorType: e.actorType,
+      actorId: e.actorId,
+      callId: e.callId ?? null,
+      callRef: e.callRef ?? null,
+      callBasis: e.callBasis ?? null,
+      scriptId: e.scriptId ?? null,
+      scriptSha256: e.scriptSha256 ?? null,
+      evidenceSha256: await sha256Hex(canonicalJson(e.evidence)),
+      occurredAt: e.occurredAt,
+      recordedAt,
+      prevHash,
+    };
+    const event: ConsentEvent = { ...unhashed, hash: await eventHash(unhashed) };
+    prevHash = event.hash;
+    stored.push(event);
+  }
+  if (stored.length === 0) return stored;
+  await tx.insert(consentEvents).values(stored);
+  await tx.insert(consentEvidence).values(stored.map((e, i) => ({ eventId: e.id, workspaceId, data: events[i]!.evidence })));
+  for (const e of stored) await applyToState(tx, workspaceId, e);
+  return stored;
+}
+
+/** The state machine from events to the current status per contact and purpose. */
+async function applyToState(tx: DbOrTx, workspaceId: string, e: ConsentEvent): Promise<void> {
+  if (e.action === 'confirmed') {
+    // Confirms the current grant only; a confirmation after a withdrawal changes nothing.
+    await tx
+      .update(consentState)
+      .set({ confirmedAt: e.occurredAt, lastEventId: e.id })
+      .where(and(eq(consentState.contactId, e.contactId), eq(consentState.purpose, e.purpose), eq(consentState.status, 'granted')));
+    return;
+  }
+  const status = e.action === 'granted' ? 'granted' : e.action === 'refused' ? 'refused' : 'withdrawn';
+  await tx
+    .insert(consentState)
+    .values({ workspaceId, contactId: e.contactId, purpose: e.purpose, status, confirmedAt: null, since: e.occurredAt, lastEventId: e.id })
+    .onConflictDoUpdate({
+      target: [consentState.contactId, consentState.purpose],
+      // A new grant needs a new confirmation; a repeated grant of a confirmed consent keeps it.
+      set: {
+        status,
+        since: e.occurredAt,
+        lastEventId: e.id,
+        confirmedAt: status === 'granted' ? sql`CASE WHEN ${consentState.status} = 'granted' THEN ${consentState.confirmedAt} ELSE NULL END` : null,
+      },
+    });
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  /** Events checked. */
+  count: number;
+  /** The first event that does not verify, and why. */
+  firstBroken?: { id: string; seq: number; reason: string };
+  headHash: string;
+}
+
+/** Walks the whole chain of a workspace in pages (never all in memory). */
+export async function verifyChain(db: Db, workspaceId: string, pageSize = 1000): Promise<ChainVerification> {
+  let prevHash = GENESIS;
+  let expectedSeq = 1;
+  let count = 0;
+  for (;;) {
+    const page = await db
+      .select()
+      .from(consentEvents)
+      .where(and(eq(consentEvents.workspaceId, workspaceId), gt(consentEvents.seq, expectedSeq - 1)))
+      .orderBy(asc(consentEvents.seq))
+      .limit(pageSize);
+    for (const e of page) {
+      const broken = (reason: string): ChainVerification => ({ ok: false, count, firstBroken: { id: e.id, seq: e.seq, reason }, headHash: prevHash });
+      if (e.seq !== expectedSeq) return broken(`expected seq ${expectedSeq}, found ${e.seq} (an event was removed or inserted)`);
+      if (e.prevHash !== prevHash) return broken('prev_hash does not match the previous event (an event was removed, inserted or reordered)');
+      const { hash, ...rest } = e;
+      if ((await eventHash(rest)) !== hash) return broken('hash does not match the event content (the event was edited)');
+      prevHash = hash;
+      expectedSeq++;
+      count++;
+    }
+    if (page.length < pageSize) return { ok: true, count, headHash: prevHash };
+  }
+}
