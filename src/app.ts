@@ -22,6 +22,9 @@ import { sameOriginForCookieWrites } from './http/middleware/same-origin.js';
 import { adminPages } from './http/pages/admin-pages.js';
 import { apiDocsPage } from './http/pages/api-docs.js';
 import { appCss, faviconSvg } from './http/pages/assets.js';
+import { agentJs } from './http/pages/assets-agent.js';
+import { agentConsole } from './http/pages/agent-console.js';
+import { proofPages } from './http/pages/proof-pages.js';
 import { authPages } from './http/pages/auth-pages.js';
 import { homePage } from './http/pages/home.js';
 import { outboxPages } from './http/pages/outbox-pages.js';
@@ -101,6 +104,11 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     return c.body(appCss, 200, { 'Content-Type': 'text/css; charset=utf-8' });
   });
 
+  app.get('/assets/agent.js', (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(agentJs, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+  });
+
   app.get('/assets/favicon.svg', (c) => {
     c.header('Cache-Control', 'public, max-age=86400');
     return c.body(faviconSvg, 200, { 'Content-Type': 'image/svg+xml' });
@@ -144,6 +152,8 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', outboxPages);
   app.route('/', previewLinkPage);
   app.route('/', confirmPage);
+  app.route('/', agentConsole);
+  app.route('/', proofPages);
 
   return app;
 }

@@ -35,6 +35,7 @@ describe('foundation pages in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/login');
     await screenshot(page, 'login');
     // The email field has focus on load; type, Tab, type, Enter.
+    await page.waitForFunction(() => document.activeElement?.id === 'email');
     await page.keyboard.type(admin.email);
     await page.keyboard.press('Tab');
     await page.keyboard.type(TEST_PASSWORD);

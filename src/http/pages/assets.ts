@@ -23,7 +23,7 @@ p.lead{color:var(--muted);margin-top:0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px;margin:16px 0}
 .grid{display:grid;gap:16px;grid-template-columns:repeat(auto-fit,minmax(280px,1fr))}
 label{display:block;font-weight:600;margin:12px 0 4px}
-input[type=text],input[type=email],input[type=password],input[type=url],input[type=number],select{width:100%;max-width:480px;padding:9px 10px;border:1px solid #9aa5b1;border-radius:6px;font:inherit;background:#fff}
+input[type=text],input[type=email],input[type=password],input[type=url],input[type=number],input[type=tel],input[type=search],select{width:100%;max-width:480px;padding:9px 10px;border:1px solid #9aa5b1;border-radius:6px;font:inherit;background:#fff}
 input[type=checkbox]{width:18px;height:18px;vertical-align:middle;margin-right:6px}
 .check{display:flex;align-items:center;font-weight:600;margin:12px 0}
 button,.button{display:inline-block;font:inherit;font-weight:600;padding:9px 16px;border-radius:6px;border:1px solid var(--brand);background:var(--brand);color:var(--brand-ink);cursor:pointer;text-decoration:none}
@@ -58,6 +58,21 @@ iframe.mail{width:100%;height:720px;border:1px solid var(--line);border-radius:8
 fieldset.plain{border:none;padding:0;margin:12px 0 0}fieldset.plain legend{font-weight:600}
 .check.light{font-weight:400}
 details{border-top:1px solid var(--line);padding:8px 0}details summary{cursor:pointer}
+.grid.two{grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:0 24px}
+.console .card{margin:12px 0}
+fieldset.purpose{border:1px solid var(--line)}
+fieldset.purpose legend{font-weight:700;font-size:1.05rem;padding:0 6px}
+.read-aloud-label{margin:0 0 6px;color:var(--muted);font-size:14px}
+blockquote.script{margin:0 0 12px;padding:12px 16px;border-left:4px solid var(--brand);background:#f0f4ff;font-size:1.05rem;line-height:1.6}
+.choices{display:flex;gap:12px;flex-wrap:wrap}
+.choice{display:flex;align-items:center;gap:8px;font-weight:600;border:2px solid var(--line);border-radius:8px;padding:10px 16px;margin:0;cursor:pointer}
+.choice:has(input:checked){border-color:var(--brand);background:#e6f0ff}
+.choice:focus-within{outline:3px solid var(--focus);outline-offset:2px}
+.spelled{font-family:ui-monospace,monospace;font-size:15px;color:#0b2e6b;margin:6px 0 0;min-height:1.5em}
+.receipt ul{margin:6px 0}
+h2.spaced{margin-top:24px}
+.event .hash{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere}
+@media print{header.top,.actions,nav{display:none}body{background:#fff}.card{border:none;padding:0}}
 @media (max-width:600px){main{padding:16px 12px}header.top .bar{padding:8px 12px}iframe.mail{height:560px}}
 `;
 

@@ -74,6 +74,11 @@ export const homePage = new Hono<AppEnv>().get('/', pageFor(ALL_ROLES), async (c
     body = (
       <>
         <p class="lead">{t.home.agent.intro}</p>
+        <p>
+          <a class="button" href="/agent">
+            {t.nav.agent}
+          </a>
+        </p>
         <section class="card">
           <p>{t.home.agent.apiLine}</p>
           <p>

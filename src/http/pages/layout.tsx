@@ -14,6 +14,8 @@ type NavItem = { href: string; label: string; roles: readonly Role[]; outboxOnly
 
 const nav: NavItem[] = [
   { href: '/', label: t.nav.home, roles: ['admin', 'marketer', 'agent'] },
+  { href: '/agent', label: t.nav.agent, roles: ['agent', 'admin'] },
+  { href: '/admin/contacts', label: t.nav.contacts, roles: ['admin'] },
   { href: '/admin/workspace', label: t.nav.workspace, roles: ['admin'] },
   { href: '/admin/members', label: t.nav.members, roles: ['admin'] },
   { href: '/admin/api-keys', label: t.nav.apiKeys, roles: ['admin'] },
@@ -22,7 +24,7 @@ const nav: NavItem[] = [
   { href: '/api/docs', label: t.nav.apiDocs, roles: ['admin', 'marketer', 'agent'] },
 ];
 
-export function Layout(props: { title: string; viewer?: Viewer | undefined; current?: string; children: Child }) {
+export function Layout(props: { title: string; viewer?: Viewer | undefined; current?: string; scripts?: string[]; children: Child }) {
   const { viewer } = props;
   return (
     <html lang="fr">
@@ -32,6 +34,7 @@ export function Layout(props: { title: string; viewer?: Viewer | undefined; curr
         <title>{`${props.title} · ${viewer?.workspaceName ?? t.appName}`}</title>
         <link rel="stylesheet" href="/assets/app.css" />
         <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
+        {props.scripts?.map((src) => <script src={src} defer></script>)}
       </head>
       <body>
         <a class="skip" href="#main">

@@ -1,0 +1,155 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * Admin/DPO pages: find a contact, read (and print) their consent proof: the same bundle as
+ * GET /api/v1/contacts/{id}/consent-proof, laid out for a person (or a PDF through "Print").
+ */
+import { Hono } from 'hono';
+import { consentProof } from '../../domain/consent/proof.js';
+import { searchContacts } from '../../domain/contacts/contacts.js';
+import { formatPhone } from '../../domain/contacts/normalise.js';
+import { Invalid } from '../../domain/errors.js';
+import { formatDateTime, t } from '../../i18n/fr.js';
+import { ctxOf } from '../context.js';
+import type { AppEnv } from '../env.js';
+import { pageFor, viewerOf } from './guard.js';
+import { DataTable, Layout, Notice } from './layout.js';
+
+const s = t.proof;
+const admin = pageFor(['admin']);
+const when = (iso: string | null) => (iso ? formatDateTime(new Date(iso)) : '—');
+
+export const proofPages = new Hono<AppEnv>()
+  .get('/admin/contacts', admin, async (c) => {
+    const q = (c.req.query('q') ?? '').trim().slice(0, 254);
+    let results: Awaited<ReturnType<typeof searchContacts>> = [];
+    let error: string | null = null;
+    if (q) {
+      try {
+        results = await searchContacts({ ctx: ctxOf(c), input: q.includes('@') ? { email: q } : { phone: q } });
+      } catch (e) {
+        if (!(e instanceof Invalid)) throw e;
+        error = s.badQuery;
+      }
+    }
+    return c.html(
+      <Layout title={s.searchTitle} viewer={await viewerOf(c)} current="/admin/contacts">
+        <h1>{s.searchTitle}</h1>
+        <form method="get" action="/admin/contacts" class="card">
+          <label for="q">{s.searchLabel}</label>
+          <input id="q" name="q" type="search" value={q} autofocus />
+          <div class="actions">
+            <button type="submit">{s.search}</button>
+          </div>
+        </form>
+        {error && <Notice kind="err">{error}</Notice>}
+        {q && !error && results.length === 0 && <p class="muted">{s.noResult}</p>}
+        {results.length > 0 && (
+          <DataTable headers={[s.name, s.email, s.phone, s.consents, '']}>
+            {results.map((r) => (
+              <tr>
+                <td>{[r.firstName, r.lastName].filter(Boolean).join(' ') || '—'}</td>
+                <td>{r.email}</td>
+                <td>{r.phone ? formatPhone(r.phone) : '—'}</td>
+                <td>{r.consents.map((x) => `${x.purpose} : ${x.status}${x.confirmedAt ? ' ✓' : ''}`).join(', ')}</td>
+                <td>
+                  <a href={`/admin/contacts/${r.id}/proof`}>{s.viewProof}</a>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
+        )}
+      </Layout>,
+    );
+  })
+  .get('/admin/contacts/:id/proof', admin, async (c) => {
+    const proof = await consentProof({ ctx: ctxOf(c), input: { contactId: c.req.param('id') } });
+    const chain = proof.chain.workspaceVerification;
+    const scripts = new Map(proof.scripts.map((x) => [x.id, x]));
+    return c.html(
+      <Layout title={s.title} viewer={await viewerOf(c)} current="/admin/contacts">
+        <h1>{s.title}</h1>
+        <p class="lead">{s.generated(when(proof.generatedAt))}</p>
+        {chain.ok ? <Notice kind="ok">{s.chainOk(chain.count)}</Notice> : <Notice kind="err">{s.chainBroken(chain.firstBroken?.seq ?? 0, chain.firstBroken?.reason ?? '')}</Notice>}
+        <div class="grid">
+          <section class="card">
+            <h2>{s.controller}</h2>
+            <dl class="kv stack">
+              <dt>{t.workspace.fields.legalName}</dt>
+              <dd>{proof.controller.legalName}</dd>
+              <dt>{t.workspace.fields.addressLine}</dt>
+              <dd>{proof.controller.address}</dd>
+              <dt>{t.workspace.fields.dpoContact}</dt>
+              <dd>{proof.controller.dpoContact}</dd>
+              <dt>{t.workspace.fields.privacyUrl}</dt>
+              <dd>{proof.controller.privacyUrl}</dd>
+            </dl>
+          </section>
+          <section class="card">
+            <h2>{s.person}</h2>
+            <dl class="kv stack">
+              <dt>{s.name}</dt>
+              <dd>{[proof.contact.firstName, proof.contact.lastName].filter(Boolean).join(' ') || '—'}</dd>
+              <dt>{s.email}</dt>
+              <dd>{proof.contact.email}</dd>
+              <dt>{s.phone}</dt>
+              <dd>{proof.contact.phone ? formatPhone(proof.contact.phone) : '—'}</dd>
+              <dt>{s.currentConsents}</dt>
+              <dd>
+                {proof.currentConsents.map((x) => (
+                  <div>
+                    {x.purpose} : <strong>{x.status}</strong> {s.since(when(x.since))}
+                    {x.confirmedAt ? ` · ${s.confirmedOn(when(x.confirmedAt))}` : ''}
+                  </div>
+                ))}
+              </dd>
+            </dl>
+          </section>
+        </div>
+        <h2>{s.calls}</h2>
+        <DataTable headers={[s.date, s.callRef, s.basis, s.agent, s.campaign]}>
+          {proof.calls.map((call) => (
+            <tr>
+              <td>{when(call.occurredAt)}</td>
+              <td>
+                <code>{call.callRef}</code>
+              </td>
+              <td>
+                {t.agent.bases[call.basis]}
+                {call.basisRef ? ` (${call.basisRef})` : ''}
+              </td>
+              <td>{call.agent ?? call.recordedBy}</td>
+              <td>{call.callCampaign ?? '—'}</td>
+            </tr>
+          ))}
+        </DataTable>
+        <h2 class="spaced">{s.events}</h2>
+        {proof.events.map((e) => {
+          const script = e.scriptId ? scripts.get(e.scriptId) : undefined;
+          return (
+            <section class="card event">
+              <p class="flush">
+                <strong>
+                  #{e.seq} · {e.purpose} · {e.action}
+                </strong>{' '}
+                · {when(e.occurredAt)} · {e.channel} · {e.actorType}
+                {e.callRef ? ` · ${s.callRef} ${e.callRef}` : ''}
+              </p>
+              {script && (
+                <details>
+                  <summary>{s.scriptRead(script.version, script.sha256.slice(0, 12))}</summary>
+                  <blockquote class="script">{script.text}</blockquote>
+                </details>
+              )}
+              {e.evidence && <p class="muted">{Object.entries(e.evidence).map(([k, v]) => `${k}: ${v}`).join(' · ')}</p>}
+              <p class="muted hash">
+                hash {e.hash} · prev {e.prevHash.slice(0, 16)}… · {e.checks.hashMatches ? s.hashOk : s.hashBad}
+              </p>
+            </section>
+          );
+        })}
+        <p>
+          <a href={`/api/v1/contacts/${proof.contact.id}/consent-proof`}>{s.json}</a>
+        </p>
+      </Layout>,
+    );
+  });
