@@ -98,6 +98,23 @@ CREATE TABLE `contacts` (
 CREATE UNIQUE INDEX `contacts_email_idx` ON `contacts` (`workspace_id`,`email`);--> statement-breakpoint
 CREATE INDEX `contacts_phone_idx` ON `contacts` (`workspace_id`,`phone`);--> statement-breakpoint
 CREATE INDEX `contacts_owner_idx` ON `contacts` (`workspace_id`,`owner_agent_id`);--> statement-breakpoint
+CREATE TABLE `email_queue` (
+	`id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text,
+	`message` text NOT NULL,
+	`idempotency_key` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`next_attempt_at` integer NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`claimed_until` integer,
+	`sent_at` integer,
+	`provider_id` text,
+	`failed_at` integer,
+	`last_error` text
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `email_queue_key_idx` ON `email_queue` (`idempotency_key`);--> statement-breakpoint
+CREATE INDEX `email_queue_due_idx` ON `email_queue` (`sent_at`,`next_attempt_at`);--> statement-breakpoint
 CREATE TABLE `idempotency_keys` (
 	`workspace_id` text NOT NULL,
 	`key` text NOT NULL,

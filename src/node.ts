@@ -11,6 +11,7 @@ import { sql } from 'drizzle-orm';
 import { createApp } from './app.js';
 import { migrateDatabase, openDatabase } from './db/node.js';
 import { demoUsers, DEMO_PASSWORD, seedDemo } from './db/seed-demo.js';
+import { createMailQueue } from './email/dispatcher.js';
 import { outboxMailer } from './email/outbox-mailer.js';
 import { resendMailer } from './email/resend-mailer.js';
 import { EnvError, parseEnv, type SigningKey } from './env.js';
@@ -51,11 +52,17 @@ async function main() {
 
   const mailer = env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock);
   const signingKeys = env.SIGNING_KEYS ?? localSigningKeys(env.DATABASE_URL);
+  const mailQueue = createMailQueue({ db, mailer, clock: systemClock, logger });
+  // Retries and mail left by a previous run; each capture also kicks the queue itself.
+  const sweep = setInterval(() => mailQueue.kick(), 15_000);
+  sweep.unref();
+  mailQueue.kick();
 
   // PUBLIC_BASE_URL is known only after listening when PORT=0; resolve it lazily through this holder.
   const deps = {
     db,
     mailer,
+    mailQueue,
     clock: systemClock,
     logger,
     signingKeys,
@@ -100,9 +107,13 @@ async function main() {
     }, 10_000);
     force.unref();
     server.close(() => {
-      close();
-      logger.info('stopped');
-      process.exit(0);
+      clearInterval(sweep);
+      // Send what the last requests queued, then close the database.
+      void mailQueue.drain().finally(() => {
+        close();
+        logger.info('stopped');
+        process.exit(0);
+      });
     });
     // Idle keep-alive sockets would otherwise hold `close` open until they time out.
     if ('closeIdleConnections' in server) server.closeIdleConnections();

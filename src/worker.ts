@@ -9,6 +9,7 @@ import { drizzle } from 'drizzle-orm/libsql/web';
 import type { ExecutionContext } from 'hono';
 import { createApp, type App } from './app.js';
 import * as schema from './db/schema.js';
+import { createMailQueue } from './email/dispatcher.js';
 import { outboxMailer } from './email/outbox-mailer.js';
 import { resendMailer } from './email/resend-mailer.js';
 import { parseEnv } from './env.js';
@@ -22,10 +23,13 @@ function build(bindings: Record<string, unknown>, requestUrl: string): App {
   const client = createClient({ url: env.DATABASE_URL, authToken: env.DATABASE_AUTH_TOKEN });
   const db = drizzle(client, { schema });
   const logger = jsonLogger(env.LOG_LEVEL);
+  // Without a Resend key (a preview deployment), mail goes to the outbox like locally.
+  const mailer = env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock);
   return createApp({
     db,
-    // Without a Resend key (a preview deployment), mail goes to the outbox like locally.
-    mailer: env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock),
+    mailer,
+    // Kicked after each commit that queues mail; the Cron Trigger sweeps what is left (issue 9).
+    mailQueue: createMailQueue({ db, mailer, clock: systemClock, logger }),
     clock: systemClock,
     logger,
     signingKeys: env.SIGNING_KEYS,

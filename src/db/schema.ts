@@ -12,6 +12,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { CompiledEmail } from '../email/artefact.js';
+import type { OutgoingEmail } from '../email/mailer.js';
 
 const createdAt = () =>
   integer('created_at', { mode: 'timestamp_ms' })
@@ -408,4 +409,29 @@ export const idempotencyKeys = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.route, t.key] })],
+);
+
+/**
+ * Platform emails waiting to be sent (transactional outbox): written in the same transaction as
+ * the change that causes them (a consent capture), so a crash after commit never loses one,
+ * then sent in batches by the mail dispatcher (src/email/dispatcher.ts).
+ */
+export const emailQueue = sqliteTable(
+  'email_queue',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id'),
+    message: text('message', { mode: 'json' }).$type<OutgoingEmail>().notNull(),
+    /** Passed to the mailer: a resend after a crash is not a second email. */
+    idempotencyKey: text('idempotency_key').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    claimedUntil: integer('claimed_until', { mode: 'timestamp_ms' }),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+    providerId: text('provider_id'),
+    failedAt: integer('failed_at', { mode: 'timestamp_ms' }),
+    lastError: text('last_error'),
+  },
+  (t) => [uniqueIndex('email_queue_key_idx').on(t.idempotencyKey), index('email_queue_due_idx').on(t.sentAt, t.nextAttemptAt)],
 );

@@ -4,6 +4,7 @@
  */
 import type { Db } from '../db/client.js';
 import type { ApiKeyScope, Role } from '../db/schema.js';
+import type { MailQueue } from '../email/dispatcher.js';
 import type { Mailer } from '../email/mailer.js';
 import type { SigningKey } from '../env.js';
 import type { Clock } from '../lib/clock.js';
@@ -20,6 +21,8 @@ export type Actor =
 export interface Services {
   db: Db;
   mailer: Mailer;
+  /** Platform emails written in the transaction that causes them, sent after commit. */
+  mailQueue: MailQueue;
   clock: Clock;
   logger: Logger;
   /** JWS keys: the first signs, all verify (rotation). */

@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { createApp } from '../../src/app.js';
 import type { Db } from '../../src/db/client.js';
 import type { Role } from '../../src/db/schema.js';
+import { createMailQueue } from '../../src/email/dispatcher.js';
 import { outboxMailer } from '../../src/email/outbox-mailer.js';
 import type { Mailer } from '../../src/email/mailer.js';
 import type { SigningKey } from '../../src/env.js';
@@ -20,11 +21,14 @@ export const testKeys: SigningKey[] = [{ kid: 'test-1', secret: 'test-secret-012
 export async function createTestApp(options: { mailer?: (db: Db) => Mailer; signingKeys?: SigningKey[]; logger?: Logger } = {}) {
   const database = await createTestDb();
   const clock = fixedClock(new Date('2026-11-22T09:00:00Z'));
+  const mailer = options.mailer ? options.mailer(database.db) : outboxMailer(database.db, clock);
+  const logger = options.logger ?? silentLogger;
   const deps = {
     db: database.db,
-    mailer: options.mailer ? options.mailer(database.db) : outboxMailer(database.db, clock),
+    mailer,
+    mailQueue: createMailQueue({ db: database.db, mailer, clock, logger }),
     clock,
-    logger: options.logger ?? silentLogger,
+    logger,
     signingKeys: options.signingKeys ?? testKeys,
     publicBaseUrl: BASE,
     runtime: 'node' as const,
@@ -44,7 +48,12 @@ export async function createTestApp(options: { mailer?: (db: Db) => Mailer; sign
       headers.set('content-type', 'application/json');
       body = JSON.stringify(init.json);
     }
-    return app.request(`${BASE}${path}`, { ...init, headers, body });
+    // Queued platform emails are sent before the caller looks at the outbox, as they would be
+    // a moment after the response in production.
+    return Promise.resolve(app.request(`${BASE}${path}`, { ...init, headers, body })).then(async (res) => {
+      await deps.mailQueue.drain();
+      return res;
+    });
   };
 
   async function login(email: string, password = TEST_PASSWORD): Promise<string> {

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { starterTemplates } from '../../src/email/templates.generated.js';
 import { createTestApp, errorOf, type TestApp } from '../helpers/app.js';
+import { makeScripts } from '../helpers/factories.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -117,6 +118,33 @@ describe('previews', () => {
     expect(custom.html).toContain('votre conseiller Karim au');
     expect(custom.html).toContain('le 24 décembre 2025 avec Karim B.');
     expect(custom.text).toContain('Bonjour <b>Zoé</b>,');
+  });
+
+  it('render exactly as one of the workspace’s contacts would receive it', async () => {
+    const tm = await t.workspaceWithTeam();
+    const scripts = await makeScripts(t.db, tm.workspace);
+    const captured = await t.request('/api/v1/consents', {
+      method: 'POST',
+      token: tm.agent.token,
+      json: {
+        contact: { email: 'zoe@example.test', firstName: 'Zoé', attributes: { destination: 'Lisbonne' } },
+        call: { ref: 'C-9', basis: 'inbound_call', occurredAt: '2026-11-20T10:00:00Z' },
+        answers: [
+          { purpose: 'newsletter', answer: 'granted', scriptId: scripts.newsletter.id },
+          { purpose: 'open_tracking', answer: 'refused', scriptId: scripts.open_tracking.id },
+        ],
+      },
+    });
+    const { contact } = (await captured.json()) as { contact: { id: string } };
+    const campaign = await createFromStarter(tm.marketer.token);
+    const res = await t.request(`/api/v1/campaigns/${campaign.id}/preview`, { method: 'POST', token: tm.marketer.token, json: { contactId: contact.id } });
+    const rendered = (await res.json()) as Rendered;
+    expect(rendered.subject).toBe('Zoé, vos prochaines destinations avec Voyage Online');
+    expect(rendered.html).toContain(`votre conseiller ${tm.agent.name.split(' ')[0]} au`);
+    expect(rendered.html).toContain(`le 20 novembre 2026 avec ${tm.agent.name}`);
+    const other = await t.workspaceWithTeam();
+    const foreign = await createFromStarter(other.marketer.token);
+    expect((await t.request(`/api/v1/campaigns/${foreign.id}/preview`, { method: 'POST', token: other.marketer.token, json: { contactId: contact.id } })).status).toBe(404);
   });
 
   it('render unsaved content, or say what would be refused', async () => {

@@ -57,7 +57,7 @@ describe('capture', () => {
       ['open_tracking', 'refused', tm.scripts.open_tracking.sha256],
     ]);
     expect(result.events.map((e) => e.seq)).toEqual([1, 2]);
-    expect(result.confirmationEmail).toBe('sent');
+    expect(result.confirmationEmail).toBe('queued');
 
     const contact = (await (await t.request(`/api/v1/contacts/${result.contact.id}`, { token: tm.agent.token })).json()) as {
       ownerAgentId: string;

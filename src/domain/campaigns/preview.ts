@@ -7,12 +7,16 @@ import type { CompiledEmail } from '../../email/artefact.js';
 import { brandOf } from '../../email/brand.js';
 import { formatAddress } from '../../email/mailer.js';
 import { renderEmail, type Recipient, type RenderedEmail } from '../../email/render.js';
+import { recipientForContact } from '../contacts/recipient.js';
 import type { Ctx } from '../context.js';
 import { Forbidden } from '../errors.js';
 import { getWorkspace, type Workspace } from '../workspaces/workspaces.js';
 import { compileContent, currentArtefact, getCampaign, type CampaignContent } from './campaigns.js';
 
 export type SampleRecipient = Partial<Omit<Recipient, 'consentDate'>> & { consentDate?: Date };
+
+/** Preview with sample values, or exactly as one of the workspace's contacts would receive it. */
+export type PreviewAs = { sample?: SampleRecipient | undefined; contactId?: string | undefined };
 
 function sampleFor(ctx: Ctx, sample: SampleRecipient = {}): Recipient {
   const agentName = ctx.actor.type === 'user' ? ctx.actor.name : 'Sophie Bernard';
@@ -36,32 +40,33 @@ export function previewUrls(base: string) {
   };
 }
 
-function render(ctx: Ctx, ws: Workspace, compiled: CompiledEmail, sample?: SampleRecipient): RenderedEmail & { fields: string[] } {
-  const rendered = renderEmail(compiled, sampleFor(ctx, sample), previewUrls(ctx.publicBaseUrl), { brand: brandOf(ws) });
+async function render(ctx: Ctx, ws: Workspace, compiled: CompiledEmail, as: PreviewAs): Promise<RenderedEmail & { fields: string[] }> {
+  const recipient = as.contactId ? await recipientForContact(ctx, as.contactId) : sampleFor(ctx, as.sample);
+  const rendered = renderEmail(compiled, recipient, previewUrls(ctx.publicBaseUrl), { brand: brandOf(ws) });
   return { ...rendered, fields: compiled.fields };
 }
 
 /** Renders unsaved content (the editor's live preview). 400 with field and line if it would be refused. */
-export async function previewContent({ ctx, input }: { ctx: Ctx; input: CampaignContent & { sample?: SampleRecipient } }) {
+export async function previewContent({ ctx, input }: { ctx: Ctx; input: CampaignContent & PreviewAs }) {
   const ws = await getWorkspace({ ctx });
-  return render(ctx, ws, await compileContent(ws, input), input.sample);
+  return render(ctx, ws, await compileContent(ws, input), input);
 }
 
-export async function previewCampaign({ ctx, input }: { ctx: Ctx; input: { id: string; sample?: SampleRecipient } }) {
+export async function previewCampaign({ ctx, input }: { ctx: Ctx; input: { id: string } & PreviewAs }) {
   const campaign = await getCampaign({ ctx, input });
   const { compiled, workspace } = await currentArtefact(ctx, campaign);
-  return render(ctx, workspace, compiled, input.sample);
+  return render(ctx, workspace, compiled, input);
 }
 
 /**
  * Sends the campaign, as rendered for sample data, to the person asking (never to contacts),
  * with "[TEST]" before the subject. People only: an API key has no mailbox.
  */
-export async function testSendCampaign({ ctx, input }: { ctx: Ctx; input: { id: string; sample?: SampleRecipient } }) {
+export async function testSendCampaign({ ctx, input }: { ctx: Ctx; input: { id: string } & PreviewAs }) {
   if (ctx.actor.type !== 'user') throw new Forbidden('users_only', 'A test send goes to the person asking: use a personal login.');
   const campaign = await getCampaign({ ctx, input });
   const { compiled, workspace } = await currentArtefact(ctx, campaign);
-  const rendered = render(ctx, workspace, compiled, input.sample);
+  const rendered = await render(ctx, workspace, compiled, input);
   const { id } = await ctx.mailer.send({
     from: formatAddress(workspace.senderName, workspace.senderEmail),
     to: ctx.actor.email,

@@ -5,21 +5,22 @@
  * a person is never duplicated), the call and its legal basis (L.223-1), one ledger event per
  * purpose answered (each naming the exact script version read, GDPR Art. 7(1), EDPB 05/2020
  * §108), the derived consent state, and the idempotency record. Either all of it is stored or
- * none. After commit, a newsletter grant gets a confirmation email (double opt-in).
+ * none, including the confirmation email a new newsletter grant calls for (double opt-in), which
+ * the mail queue sends right after commit.
  *
  * Who may call: agents and admins (console or API), API keys with `consents:write`.
  * Idempotent with an Idempotency-Key.
  */
-import { and, eq, isNull } from 'drizzle-orm';
-import { calls, consentState, contacts, memberships, users, type CallBasis, type ConsentAction } from '../../db/schema.js';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { calls, consentScripts, consentState, contacts, memberships, users, type CallBasis, type ConsentAction } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { actorRef, type Ctx } from '../context.js';
 import { Invalid, type FieldIssue } from '../errors.js';
-import { checkKey, findAnswer, requestHash, storeAnswer, updateAnswer } from '../idempotency.js';
+import { checkKey, findAnswer, requestHash, storeAnswer } from '../idempotency.js';
 import { normaliseEmail, normalisePhone } from '../contacts/normalise.js';
 import { getWorkspace } from '../workspaces/workspaces.js';
 import { appendConsentEvents } from './chain.js';
-import { sendConfirmationEmail } from './confirmation.js';
+import { confirmationEmail } from './confirmation.js';
 import { currentScripts, type ConsentScript } from './scripts.js';
 
 export interface CaptureInput {
@@ -48,8 +49,8 @@ export interface CaptureResult {
   contact: { id: string; email: string; phone: string | null; firstName: string | null; lastName: string | null; created: boolean };
   call: { id: string; ref: string; basis: CallBasis; occurredAt: string };
   events: { id: string; seq: number; purpose: string; action: ConsentAction; scriptId: string | null; scriptSha256: string | null; hash: string }[];
-  /** Double opt-in: whether a confirmation email went out for the newsletter grant. */
-  confirmationEmail: 'sent' | 'failed' | 'not_needed';
+  /** Double opt-in: a confirmation email is queued (sent right after commit, retried if need be). */
+  confirmationEmail: 'queued' | 'not_needed';
 }
 
 /** How far back a dialer may date a call it reports late (offline queues), and forward (clock skew). */
@@ -101,50 +102,38 @@ export async function captureConsent({
   const scope = { workspaceId: ctx.workspaceId, route: 'consents', key: idempotencyKey ?? '' };
   const hash = idempotencyKey ? await requestHash(input) : '';
 
+  // Everything that only reads immutable or slow-changing data happens before the write
+  // transaction, which SQLite serialises: the shorter it is, the more captures per second.
+  const scripts = await currentScripts(ctx.db, ctx.workspaceId);
+  const { email, phone, occurredAt } = validate(input, scripts, now);
+  const chosen = await chosenScripts(ctx, input.answers);
+  const agent = await creditedAgent(ctx, input.agentEmail);
+  const workspace = await getWorkspace({ ctx });
+  const { actorType, actorId } = actorRef(ctx.actor);
+  const callEvidence = { ...evidence, ...(agent ? { agentId: agent.id } : {}), ...(input.call.basisRef?.trim() ? { basisRef: input.call.basisRef.trim() } : {}) };
+  const details = {
+    ...(phone ? { phone } : {}),
+    ...(input.contact.firstName?.trim() ? { firstName: input.contact.firstName.trim() } : {}),
+    ...(input.contact.lastName?.trim() ? { lastName: input.contact.lastName.trim() } : {}),
+    ...(input.contact.locale ? { locale: input.contact.locale } : {}),
+  };
+  const grantsNewsletter = input.answers.some((a) => a.purpose === 'newsletter' && a.answer === 'granted');
+
   const outcome = await ctx.db.transaction(async (tx) => {
     if (idempotencyKey) {
       const previous = await findAnswer<CaptureResult>(tx, scope, hash);
-      if (previous) return { replay: previous, created: null, grantEventId: null, agentId: null };
+      if (previous) return { replay: previous, created: null };
     }
-    const scripts = await currentScripts(tx, ctx.workspaceId);
-    const { email, phone, occurredAt } = validate(input, scripts, now);
-
-    // Each answer must name a version of its own purpose's script, of this workspace.
-    const chosen = new Map<string, { id: string; sha256: string }>();
-    const issues: FieldIssue[] = [];
-    for (const [i, a] of input.answers.entries()) {
-      const script = await tx.query.consentScripts.findFirst({ where: (s, { and: all, eq: is }) => all(is(s.id, a.scriptId), is(s.workspaceId, ctx.workspaceId)) });
-      if (!script) issues.push({ field: `answers.${i}.scriptId`, message: 'is not a consent script of this workspace' });
-      else if (script.purpose !== a.purpose) issues.push({ field: `answers.${i}.scriptId`, message: `is the script for ${script.purpose}, not ${a.purpose}` });
-      else chosen.set(a.purpose, { id: script.id, sha256: script.sha256 });
-    }
-    if (issues.length) throw new Invalid('invalid_input', `Invalid capture: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, issues);
-
-    // The agent credited with the call: the person logged in, or the one a dialer names.
-    let agentId: string | null = ctx.actor.type === 'user' ? ctx.actor.userId : null;
-    if (input.agentEmail) {
-      const agentEmail = normaliseEmail(input.agentEmail);
-      const [agent] = agentEmail
-        ? await tx
-            .select({ id: users.id })
-            .from(users)
-            .innerJoin(memberships, eq(memberships.userId, users.id))
-            .where(and(eq(users.email, agentEmail), eq(memberships.workspaceId, ctx.workspaceId)))
-        : [];
-      if (!agent) throw new Invalid('invalid_input', 'Unknown agent.', [{ field: 'agentEmail', message: 'is not a member of this workspace' }]);
-      agentId = agent.id;
-    }
-
     const existing = await tx.query.contacts.findFirst({
       where: and(eq(contacts.workspaceId, ctx.workspaceId), eq(contacts.email, email), isNull(contacts.erasedAt)),
     });
     const contactId = existing?.id ?? newId('ct');
-    const details = {
-      ...(phone ? { phone } : {}),
-      ...(input.contact.firstName?.trim() ? { firstName: input.contact.firstName.trim() } : {}),
-      ...(input.contact.lastName?.trim() ? { lastName: input.contact.lastName.trim() } : {}),
-      ...(input.contact.locale ? { locale: input.contact.locale } : {}),
-    };
+    const wasConfirmed = existing
+      ? Boolean(
+          (await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contactId), eq(consentState.purpose, 'newsletter'), eq(consentState.status, 'granted')) }))
+            ?.confirmedAt,
+        )
+      : false;
     if (existing) {
       // Capturing the same person again appends to their ledger; their details take the latest values.
       await tx
@@ -166,7 +155,7 @@ export async function captureConsent({
         lastName: details.lastName ?? null,
         locale: details.locale ?? 'fr',
         attributes: input.contact.attributes ?? {},
-        ownerAgentId: agentId,
+        ownerAgentId: agent?.id ?? null,
         sourceCampaign: input.call.campaign?.trim() || null,
         createdAt: now,
         updatedAt: now,
@@ -175,7 +164,6 @@ export async function captureConsent({
       });
     }
 
-    const { actorType, actorId } = actorRef(ctx.actor);
     const call = {
       id: newId('call'),
       workspaceId: ctx.workspaceId,
@@ -184,7 +172,7 @@ export async function captureConsent({
       basis: input.call.basis,
       basisRef: input.call.basisRef?.trim() || null,
       callCampaign: input.call.campaign?.trim() || null,
-      agentId,
+      agentId: agent?.id ?? null,
       actorType,
       actorId,
       occurredAt,
@@ -207,17 +195,27 @@ export async function captureConsent({
         callBasis: call.basis,
         scriptId: chosen.get(a.purpose)!.id,
         scriptSha256: chosen.get(a.purpose)!.sha256,
-        evidence: { ...evidence, ...(agentId ? { agentId } : {}), ...(call.basisRef ? { basisRef: call.basisRef } : {}) },
+        evidence: callEvidence,
         occurredAt,
       })),
       now,
     );
 
-    const newsletterGrant = events.find((e) => e.purpose === 'newsletter' && e.action === 'granted');
-    const state = newsletterGrant
-      ? await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contactId), eq(consentState.purpose, 'newsletter')) })
-      : undefined;
-    const needsConfirmation = Boolean(newsletterGrant && state && !state.confirmedAt);
+    // Double opt-in: a new newsletter grant (not one already confirmed) gets a confirmation
+    // email, queued in this transaction so a crash after commit cannot lose it.
+    const grant = grantsNewsletter && !wasConfirmed ? events.find((e) => e.purpose === 'newsletter') : undefined;
+    if (grant) {
+      const message = await confirmationEmail(ctx, workspace, scripts, {
+        contactId,
+        grantEventId: grant.id,
+        to: email,
+        firstName: details.firstName ?? existing?.firstName ?? null,
+        agentName: agent?.name ?? null,
+        callDate: occurredAt,
+        answers: events.map((e) => ({ purpose: e.purpose, action: e.action })),
+      });
+      await ctx.mailQueue.enqueue(tx, message, `confirm:${grant.id}`);
+    }
 
     const body: CaptureResult = {
       contact: {
@@ -230,29 +228,47 @@ export async function captureConsent({
       },
       call: { id: call.id, ref: call.callRef, basis: call.basis, occurredAt: occurredAt.toISOString() },
       events: events.map((e) => ({ id: e.id, seq: e.seq, purpose: e.purpose, action: e.action, scriptId: e.scriptId, scriptSha256: e.scriptSha256, hash: e.hash })),
-      confirmationEmail: needsConfirmation ? 'failed' : 'not_needed',
+      confirmationEmail: grant ? 'queued' : 'not_needed',
     };
     if (idempotencyKey) await storeAnswer(tx, scope, hash, { status: 201, body }, now);
-    return { replay: null, created: body, grantEventId: needsConfirmation ? newsletterGrant!.id : null, agentId };
+    return { replay: null, created: body };
   });
 
   if (outcome.replay) return { status: outcome.replay.status, body: outcome.replay.body, replayed: true };
+  if (outcome.created!.confirmationEmail === 'queued') ctx.mailQueue.kick();
+  return { status: 201, body: outcome.created!, replayed: false };
+}
 
-  const body = outcome.created!;
-  if (outcome.grantEventId) {
-    const workspace = await getWorkspace({ ctx });
-    const agent = outcome.agentId ? await ctx.db.query.users.findFirst({ where: eq(users.id, outcome.agentId) }) : undefined;
-    const sent = await sendConfirmationEmail(ctx, workspace, {
-      contactId: body.contact.id,
-      grantEventId: outcome.grantEventId,
-      to: body.contact.email,
-      firstName: body.contact.firstName,
-      agentName: agent?.name ?? null,
-      callDate: new Date(body.call.occurredAt),
-      answers: body.events.map((e) => ({ purpose: e.purpose, action: e.action })),
-    });
-    body.confirmationEmail = sent ? 'sent' : 'failed';
-    if (idempotencyKey) await updateAnswer(ctx.db, scope, body);
+/** Each answer must name a version of its own purpose's script, of this workspace (any version: the one actually read). */
+async function chosenScripts(ctx: Ctx, answers: CaptureInput['answers']): Promise<Map<string, { id: string; sha256: string }>> {
+  const rows = await ctx.db
+    .select({ id: consentScripts.id, purpose: consentScripts.purpose, sha256: consentScripts.sha256 })
+    .from(consentScripts)
+    .where(and(eq(consentScripts.workspaceId, ctx.workspaceId), inArray(consentScripts.id, answers.map((a) => a.scriptId))));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const chosen = new Map<string, { id: string; sha256: string }>();
+  const issues: FieldIssue[] = [];
+  for (const [i, a] of answers.entries()) {
+    const script = byId.get(a.scriptId);
+    if (!script) issues.push({ field: `answers.${i}.scriptId`, message: 'is not a consent script of this workspace' });
+    else if (script.purpose !== a.purpose) issues.push({ field: `answers.${i}.scriptId`, message: `is the script for ${script.purpose}, not ${a.purpose}` });
+    else chosen.set(a.purpose, { id: script.id, sha256: script.sha256 });
   }
-  return { status: 201, body, replayed: false };
+  if (issues.length) throw new Invalid('invalid_input', `Invalid capture: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, issues);
+  return chosen;
+}
+
+/** The agent credited with the call: the person logged in, or the one a dialer names. */
+async function creditedAgent(ctx: Ctx, agentEmail: string | null | undefined): Promise<{ id: string; name: string } | null> {
+  if (!agentEmail) return ctx.actor.type === 'user' ? { id: ctx.actor.userId, name: ctx.actor.name } : null;
+  const normalised = normaliseEmail(agentEmail);
+  const [agent] = normalised
+    ? await ctx.db
+        .select({ id: users.id, name: users.name })
+        .from(users)
+        .innerJoin(memberships, eq(memberships.userId, users.id))
+        .where(and(eq(users.email, normalised), eq(memberships.workspaceId, ctx.workspaceId)))
+    : [];
+  if (!agent) throw new Invalid('invalid_input', 'Unknown agent.', [{ field: 'agentEmail', message: 'is not a member of this workspace' }]);
+  return agent;
 }

@@ -6,7 +6,8 @@
  * (a link scanner's GET changes nothing).
  */
 import { and, eq, isNull } from 'drizzle-orm';
-import { consentEvents, consentScripts, consentState, contacts } from '../../db/schema.js';
+import { consentEvents, consentState, contacts } from '../../db/schema.js';
+import type { OutgoingEmail } from '../../email/mailer.js';
 import { platformMessage } from '../../email/messages/platform.js';
 import { formatConsentDate } from '../../email/render.js';
 import type { AnonymousCtx, Ctx } from '../context.js';
@@ -19,9 +20,11 @@ export const CONFIRMATION_TTL_SECONDS = 30 * 24 * 3600;
 
 const actionLabel: Record<string, string> = { granted: 'oui', refused: 'non', withdrawn: 'retiré', confirmed: 'confirmé' };
 
-export async function sendConfirmationEmail(
+/** The confirmation email of a newsletter grant, rendered (and later queued) by the capture. */
+export async function confirmationEmail(
   ctx: Ctx,
   workspace: Workspace,
+  scripts: { purpose: string; label: string }[],
   input: {
     contactId: string;
     grantEventId: string;
@@ -31,27 +34,18 @@ export async function sendConfirmationEmail(
     callDate: Date;
     answers: { purpose: string; action: string }[];
   },
-): Promise<boolean> {
+): Promise<OutgoingEmail> {
   const token = await signToken(ctx.signingKeys, ctx.clock, 'confirm', { sub: input.contactId, wid: workspace.id, eid: input.grantEventId }, CONFIRMATION_TTL_SECONDS);
-  const labels = new Map(
-    (await ctx.db.select({ purpose: consentScripts.purpose, label: consentScripts.label }).from(consentScripts).where(eq(consentScripts.workspaceId, workspace.id))).map((s) => [s.purpose, s.label]),
-  );
+  const labels = new Map(scripts.map((s) => [s.purpose, s.label]));
   const summary = input.answers.map((a) => `${labels.get(a.purpose) ?? a.purpose} : ${actionLabel[a.action] ?? a.action}`).join(' · ');
-  try {
-    const message = await platformMessage(workspace, 'consent-confirmation', input.to, {
-      greetingName: input.firstName ?? '',
-      callDate: formatConsentDate(input.callDate),
-      agentName: input.agentName ?? 'l’un de nos conseillers',
-      summary,
-      confirmUrl: `${ctx.publicBaseUrl}/confirm/${token}`,
-      refuseUrl: `${ctx.publicBaseUrl}/confirm/${token}?refuse=1`,
-    });
-    await ctx.mailer.send(message, { idempotencyKey: `confirm:${input.grantEventId}` });
-    return true;
-  } catch (error) {
-    ctx.logger.error('confirmation email failed', { requestId: ctx.requestId, contactId: input.contactId, error: String(error) });
-    return false;
-  }
+  return platformMessage(workspace, 'consent-confirmation', input.to, {
+    greetingName: input.firstName ?? '',
+    callDate: formatConsentDate(input.callDate),
+    agentName: input.agentName ?? 'l’un de nos conseillers',
+    summary,
+    confirmUrl: `${ctx.publicBaseUrl}/confirm/${token}`,
+    refuseUrl: `${ctx.publicBaseUrl}/confirm/${token}?refuse=1`,
+  });
 }
 
 export type ConfirmationState = 'pending' | 'confirmed' | 'withdrawn';

@@ -154,9 +154,9 @@ const previewUnsavedRoute = defineRoute({
   path: '/campaigns/preview',
   tags: ['Campaigns'],
   summary: 'Preview content that is not saved yet',
-  description: 'Renders subject, preheader, HTML and text exactly as a recipient would get them, for sample data or the given values; or 400 with what would be refused.',
+  description: 'Renders subject, preheader, HTML and text exactly as a recipient would get them, for sample data, the given values, or one of your contacts (`contactId`); or 400 with what would be refused.',
   access: read,
-  request: { body: jsonBody(z.object({ ...Content, sample: Sample.optional() }).strict()) },
+  request: { body: jsonBody(z.object({ ...Content, sample: Sample.optional(), contactId: Id('ct_…').optional() }).strict()) },
   responses: { 200: json(Rendered, 'The rendered email.') },
 });
 
@@ -166,7 +166,7 @@ const previewRoute = defineRoute({
   tags: ['Campaigns'],
   summary: 'Preview a saved campaign',
   access: read,
-  request: { params: IdParam, body: { required: false, content: { 'application/json': { schema: z.object({ sample: Sample.optional() }).strict() } } } },
+  request: { params: IdParam, body: { required: false, content: { 'application/json': { schema: z.object({ sample: Sample.optional(), contactId: Id('ct_…').optional().openapi({ description: 'Render exactly as this contact would receive it.' }) }).strict() } } } },
   responses: { 200: json(Rendered, 'The rendered email.'), 404: anyError },
 });
 
@@ -177,7 +177,7 @@ const testSendRoute = defineRoute({
   summary: 'Send a test to myself',
   description: 'Renders for sample data and sends to the logged-in person, subject prefixed with [TEST]. Locally it lands in the dev outbox.',
   access: { roles: ['admin', 'marketer'] },
-  request: { params: IdParam, body: { required: false, content: { 'application/json': { schema: z.object({ sample: Sample.optional() }).strict() } } } },
+  request: { params: IdParam, body: { required: false, content: { 'application/json': { schema: z.object({ sample: Sample.optional(), contactId: Id('ct_…').optional() }).strict() } } } },
   responses: {
     202: json(z.object({ messageId: z.string(), to: z.string(), subject: z.string(), version: z.number().int() }), 'Handed to the mailer.'),
     404: anyError,

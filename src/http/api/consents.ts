@@ -97,7 +97,7 @@ const CaptureResponse = z
     contact: z.object({ id: z.string(), email: z.string(), phone: z.string().nullable(), firstName: z.string().nullable(), lastName: z.string().nullable(), created: z.boolean() }),
     call: z.object({ id: z.string(), ref: z.string(), basis: z.enum(callBases), occurredAt: IsoDate }),
     events: z.array(z.object({ id: z.string(), seq: z.number().int(), purpose: z.string(), action: z.enum(consentActions), scriptId: z.string().nullable(), scriptSha256: z.string().nullable(), hash: z.string() })),
-    confirmationEmail: z.enum(['sent', 'failed', 'not_needed']),
+    confirmationEmail: z.enum(['queued', 'not_needed']).openapi({ description: 'queued: a confirmation email (double opt-in) goes out right after commit, retried if need be.' }),
   })
   .openapi('ConsentCaptureResult');
 

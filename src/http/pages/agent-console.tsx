@@ -129,8 +129,7 @@ function Receipt(props: { receipt: Awaited<ReturnType<typeof callReceipt>>; labe
           </li>
         ))}
       </ul>
-      {props.emailStatus === 'sent' && <p class="flush">{s.confirmationSent}</p>}
-      {props.emailStatus === 'failed' && <p class="flush">{s.confirmationFailed}</p>}
+      {props.emailStatus === 'queued' && <p class="flush">{s.confirmationQueued}</p>}
     </div>
   );
 }

@@ -1,0 +1,145 @@
+/**
+ * Sends the queued platform emails (table email_queue) in batches: claim up to 100 due rows,
+ * hand them to the Mailer, mark them sent. Failures are retried with backoff (429/5xx) or
+ * marked failed (other 4xx) with the reason. Claims expire, so rows claimed by a process that
+ * died are picked up again; the queue's idempotency key makes such a resend harmless.
+ *
+ * `kick()` after a commit that queued mail; `drain()` waits until nothing is due (graceful
+ * shutdown, tests); `sweep` intervals pick up retries.
+ */
+import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../db/client.js';
+import { emailQueue } from '../db/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { newId } from '../lib/ids.js';
+import type { Logger } from '../lib/logger.js';
+import { MAX_BATCH, MailerError, type Mailer, type OutgoingEmail } from './mailer.js';
+
+const CLAIM_MS = 60_000;
+const MAX_ATTEMPTS = 8;
+
+export interface MailQueue {
+  /** Call inside the transaction that causes the email. */
+  enqueue(tx: DbOrTx, message: OutgoingEmail, idempotencyKey: string): Promise<void>;
+  /** Ask for a dispatch soon (after commit). Never throws. */
+  kick(): void;
+  /** Resolves when no dispatch is running and nothing is due. */
+  drain(): Promise<void>;
+  /** Dispatches once: returns how many were handled. */
+  runOnce(): Promise<number>;
+}
+
+export function createMailQueue(deps: { db: Db; mailer: Mailer; clock: Clock; logger: Logger }): MailQueue {
+  const { db, mailer, clock, logger } = deps;
+  let running: Promise<void> | null = null;
+  let again = false;
+
+  async function runOnce(): Promise<number> {
+    const now = clock.now();
+    const claimed = await db.transaction(async (tx) => {
+      const due = await tx
+        .select({ id: emailQueue.id })
+        .from(emailQueue)
+        .where(and(isNull(emailQueue.sentAt), isNull(emailQueue.failedAt), lte(emailQueue.nextAttemptAt, now), or(isNull(emailQueue.claimedUntil), lt(emailQueue.claimedUntil, now))))
+        .orderBy(asc(emailQueue.nextAttemptAt))
+        .limit(MAX_BATCH);
+      if (due.length === 0) return [];
+      return tx
+        .update(emailQueue)
+        .set({ claimedUntil: new Date(now.getTime() + CLAIM_MS) })
+        .where(inArray(emailQueue.id, due.map((d) => d.id)))
+        .returning();
+    });
+    if (claimed.length === 0) return 0;
+
+    const markSent = async (rows: typeof claimed, ids: string[]) => {
+      const at = clock.now();
+      for (const [i, row] of rows.entries()) {
+        await db.update(emailQueue).set({ sentAt: at, providerId: ids[i] ?? null, claimedUntil: null }).where(eq(emailQueue.id, row.id));
+      }
+    };
+    const markFailed = async (row: (typeof claimed)[number], error: unknown) => {
+      const retryable = !(error instanceof MailerError) || error.retryable;
+      const attempts = row.attempts + 1;
+      const give_up = !retryable || attempts >= MAX_ATTEMPTS;
+      // Exponential backoff with jitter, at least what the provider asked (Retry-After).
+      const asked = error instanceof MailerError && error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : 0;
+      const delay = Math.max(asked, 2 ** attempts * 1000 * (0.5 + Math.random() / 2));
+      await db
+        .update(emailQueue)
+        .set({
+          attempts,
+          claimedUntil: null,
+          lastError: String(error instanceof Error ? error.message : error).slice(0, 500),
+          ...(give_up ? { failedAt: clock.now() } : { nextAttemptAt: new Date(clock.now().getTime() + delay) }),
+        })
+        .where(eq(emailQueue.id, row.id));
+      logger[give_up ? 'error' : 'warn']('platform email not sent', { id: row.id, attempts, retryable, error: String(error) });
+    };
+
+    try {
+      // One request for the whole batch; its key is derived from the rows' own keys.
+      const { ids } = await mailer.sendBatch(
+        claimed.map((r) => r.message),
+        { idempotencyKey: claimed.length === 1 ? claimed[0]!.idempotencyKey : `batch:${claimed.map((r) => r.id).join(',')}` },
+      );
+      await db.transaction(async (tx) => {
+        const at = clock.now();
+        for (const [i, row] of claimed.entries()) {
+          await tx.update(emailQueue).set({ sentAt: at, providerId: ids[i] ?? null, claimedUntil: null }).where(eq(emailQueue.id, row.id));
+        }
+      });
+    } catch (error) {
+      if (claimed.length === 1 || (error instanceof MailerError && error.retryable)) {
+        for (const row of claimed) await markFailed(row, error);
+      } else {
+        // A batch refused as a whole: send one by one to find which message is at fault.
+        for (const row of claimed) {
+          try {
+            const { id } = await mailer.send(row.message, { idempotencyKey: row.idempotencyKey });
+            await markSent([row], [id]);
+          } catch (single) {
+            await markFailed(row, single);
+          }
+        }
+      }
+    }
+    return claimed.length;
+  }
+
+  async function loop() {
+    do {
+      again = false;
+      try {
+        while ((await runOnce()) > 0) {
+          /* keep going while there is due mail */
+        }
+      } catch (error) {
+        logger.error('mail dispatch failed', { error: String(error) });
+      }
+    } while (again);
+  }
+
+  return {
+    async enqueue(tx, message, idempotencyKey) {
+      const now = clock.now();
+      await tx
+        .insert(emailQueue)
+        .values({ id: newId('msg'), workspaceId: message.workspaceId ?? null, message, idempotencyKey, createdAt: now, nextAttemptAt: now })
+        .onConflictDoNothing();
+    },
+    kick() {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = loop().finally(() => {
+        running = null;
+      });
+    },
+    async drain() {
+      while (running) await running;
+    },
+    runOnce,
+  };
+}
