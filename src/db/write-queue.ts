@@ -1,23 +1,39 @@
 /**
- * Serialises writes to an embedded (file) libSQL database within this process.
+ * One connection, used in turn: how the Node entry talks to its embedded (file) database.
  *
- * The embedded driver is synchronous: when one connection holds SQLite's write lock (an open
- * transaction) and another connection asks for it, the second waits *inside* the native call,
- * blocking the event loop, so the first can never finish: a deadlock until the busy timeout.
- * Queueing writers asynchronously before they reach SQLite avoids it. Reads go straight through
- * (WAL lets them run beside a writer). Other processes are still handled by the busy timeout.
+ * The embedded driver is synchronous. With several connections, one waiting for SQLite's write
+ * lock held by another would wait *inside* the native call, blocking the event loop, so the
+ * holder could never finish: a deadlock until the busy timeout. With one connection and an
+ * asynchronous queue in front of it, callers wait their turn without blocking anything; in one
+ * process SQLite runs one statement at a time anyway. A single connection also means per-
+ * connection settings (`PRAGMA synchronous`) hold for every statement.
+ *
+ * Using the client (rather than the transaction handle) inside a transaction would wait for
+ * itself forever; `guardTransactions` makes that an immediate error instead.
  */
-import type { Client, InStatement, Transaction, TransactionMode } from '@libsql/client';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Client, Transaction, TransactionMode } from '@libsql/client';
 
-const READ = /^\s*(select|explain)\b/i;
+/** Marks code running inside a drizzle transaction callback (see `guardTransactions`). */
+const holder = new AsyncLocalStorage<true>();
 
-function isRead(stmt: InStatement): boolean {
-  return READ.test(typeof stmt === 'string' ? stmt : stmt.sql);
+/**
+ * Runs each drizzle transaction callback marked as "inside", so that a stray use of the client
+ * there fails at once instead of waiting for its own transaction to end.
+ */
+export function guardTransactions<D extends { transaction: (...args: never[]) => unknown }>(db: D): D {
+  const original = db.transaction.bind(db) as (fn: (tx: unknown) => unknown, config?: unknown) => unknown;
+  (db as { transaction: unknown }).transaction = (fn: (tx: unknown) => unknown, config?: unknown) => original((tx) => holder.run(true, () => fn(tx)), config);
+  return db;
 }
 
-export function serialiseWrites(client: Client): Client {
+export function serialiseAccess(client: Client): Client {
   let tail: Promise<void> = Promise.resolve();
+
   const acquire = async (): Promise<() => void> => {
+    if (holder.getStore()) {
+      throw new Error('The database client was used inside an open transaction: use the transaction handle (tx) instead.');
+    }
     let release!: () => void;
     const previous = tail;
     tail = new Promise<void>((resolve) => (release = resolve));
@@ -30,7 +46,9 @@ export function serialiseWrites(client: Client): Client {
       }
     };
   };
-  const guarded = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+
+  const inTurn =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       const release = await acquire();
       try {
@@ -40,54 +58,51 @@ export function serialiseWrites(client: Client): Client {
       }
     };
 
+  const transaction = async (mode?: TransactionMode): Promise<Transaction> => {
+    const release = await acquire();
+    let tx: Transaction;
+    try {
+      tx = await client.transaction(mode);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const end = (name: 'commit' | 'rollback') => async () => {
+      try {
+        return await tx[name]();
+      } finally {
+        release();
+      }
+    };
+    return new Proxy(tx, {
+      get(target, prop, receiver) {
+        if (prop === 'commit' || prop === 'rollback') return end(prop);
+        if (prop === 'close')
+          return () => {
+            try {
+              target.close();
+            } finally {
+              release();
+            }
+          };
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+
   return new Proxy(client, {
     get(target, prop, receiver) {
       switch (prop) {
         case 'execute':
-          return (stmt: InStatement, ...rest: unknown[]) =>
-            isRead(stmt)
-              ? (target.execute as (...a: unknown[]) => Promise<unknown>)(stmt, ...rest)
-              : guarded(() => (target.execute as (...a: unknown[]) => Promise<unknown>)(stmt, ...rest))();
         case 'batch':
-          return guarded(target.batch.bind(target));
         case 'migrate':
-          return guarded(target.migrate.bind(target));
-        case 'executeMultiple':
-          return guarded(target.executeMultiple.bind(target));
+        case 'executeMultiple': {
+          const fn = (target[prop] as (...a: unknown[]) => Promise<unknown>).bind(target);
+          return inTurn(fn);
+        }
         case 'transaction':
-          return async (mode?: TransactionMode): Promise<Transaction> => {
-            if (mode === 'read') return target.transaction(mode);
-            const release = await acquire();
-            let tx: Transaction;
-            try {
-              tx = await target.transaction(mode);
-            } catch (error) {
-              release();
-              throw error;
-            }
-            const end = <K extends 'commit' | 'rollback'>(name: K) => async () => {
-              try {
-                return await tx[name]();
-              } finally {
-                release();
-              }
-            };
-            return new Proxy(tx, {
-              get(t, p, r) {
-                if (p === 'commit' || p === 'rollback') return end(p);
-                if (p === 'close')
-                  return () => {
-                    try {
-                      t.close();
-                    } finally {
-                      release();
-                    }
-                  };
-                const value = Reflect.get(t, p, r) as unknown;
-                return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
-              },
-            });
-          };
+          return transaction;
         default: {
           const value = Reflect.get(target, prop, receiver) as unknown;
           return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;

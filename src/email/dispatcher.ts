@@ -7,7 +7,7 @@
  * `kick()` after a commit that queued mail; `drain()` waits until nothing is due (graceful
  * shutdown, tests); `sweep` intervals pick up retries.
  */
-import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client.js';
 import { emailQueue } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
@@ -52,11 +52,13 @@ export function createMailQueue(deps: { db: Db; mailer: Mailer; clock: Clock; lo
     });
     if (claimed.length === 0) return 0;
 
+    // One statement for the whole batch, whatever its size.
     const markSent = async (rows: typeof claimed, ids: string[]) => {
-      const at = clock.now();
-      for (const [i, row] of rows.entries()) {
-        await db.update(emailQueue).set({ sentAt: at, providerId: ids[i] ?? null, claimedUntil: null }).where(eq(emailQueue.id, row.id));
-      }
+      const providerId = sql.join([sql`CASE ${emailQueue.id}`, ...rows.map((r, i) => sql`WHEN ${r.id} THEN ${ids[i] ?? null}`), sql`END`], sql` `);
+      await db
+        .update(emailQueue)
+        .set({ sentAt: clock.now(), providerId, claimedUntil: null })
+        .where(inArray(emailQueue.id, rows.map((r) => r.id)));
     };
     const markFailed = async (row: (typeof claimed)[number], error: unknown) => {
       const retryable = !(error instanceof MailerError) || error.retryable;
@@ -83,12 +85,7 @@ export function createMailQueue(deps: { db: Db; mailer: Mailer; clock: Clock; lo
         claimed.map((r) => r.message),
         { idempotencyKey: claimed.length === 1 ? claimed[0]!.idempotencyKey : `batch:${claimed.map((r) => r.id).join(',')}` },
       );
-      await db.transaction(async (tx) => {
-        const at = clock.now();
-        for (const [i, row] of claimed.entries()) {
-          await tx.update(emailQueue).set({ sentAt: at, providerId: ids[i] ?? null, claimedUntil: null }).where(eq(emailQueue.id, row.id));
-        }
-      });
+      await markSent(claimed, ids);
     } catch (error) {
       if (claimed.length === 1 || (error instanceof MailerError && error.retryable)) {
         for (const row of claimed) await markFailed(row, error);

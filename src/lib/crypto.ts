@@ -1,4 +1,5 @@
-/** Small WebCrypto helpers shared by both runtimes (no Node `crypto`, no `Buffer`). */
+/** Small crypto helpers shared by both runtimes (WebCrypto and pure JS; no Node `crypto`, no `Buffer`). */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex } from './ids.js';
 
 const encoder = new TextEncoder();
@@ -6,6 +7,15 @@ const encoder = new TextEncoder();
 export async function sha256Hex(input: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', encoder.encode(input));
   return toHex(new Uint8Array(digest));
+}
+
+/**
+ * Synchronous SHA-256 (pure JS, audited @noble/hashes). For hashing inside a write transaction:
+ * WebCrypto's digest is asynchronous and would keep SQLite's write lock held across a trip to
+ * the thread pool, for every event of the ledger.
+ */
+export function sha256HexSync(input: string): string {
+  return toHex(sha256(encoder.encode(input)));
 }
 
 export function base64url(bytes: Uint8Array): string {

@@ -11,8 +11,9 @@
  * Who may call: agents and admins (console or API), API keys with `consents:write`.
  * Idempotent with an Idempotency-Key.
  */
-import { and, eq, inArray, isNull } from 'drizzle-orm';
-import { calls, consentScripts, consentState, contacts, memberships, users, type CallBasis, type ConsentAction } from '../../db/schema.js';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
+import { calls, consentState, contacts, memberships, users, type CallBasis, type ConsentAction } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { actorRef, type Ctx } from '../context.js';
 import { Invalid, type FieldIssue } from '../errors.js';
@@ -21,7 +22,7 @@ import { normaliseEmail, normalisePhone } from '../contacts/normalise.js';
 import { getWorkspace } from '../workspaces/workspaces.js';
 import { appendConsentEvents } from './chain.js';
 import { confirmationEmail } from './confirmation.js';
-import { currentScripts, type ConsentScript } from './scripts.js';
+import { allScripts, currentScripts, type ConsentScript } from './scripts.js';
 
 export interface CaptureInput {
   contact: {
@@ -102,13 +103,13 @@ export async function captureConsent({
   const scope = { workspaceId: ctx.workspaceId, route: 'consents', key: idempotencyKey ?? '' };
   const hash = idempotencyKey ? await requestHash(input) : '';
 
-  // Everything that only reads immutable or slow-changing data happens before the write
-  // transaction, which SQLite serialises: the shorter it is, the more captures per second.
-  const scripts = await currentScripts(ctx.db, ctx.workspaceId);
+  // Everything that only reads, hashes or signs happens before the write transaction, which
+  // SQLite serialises: the shorter it is, the more captures per second.
+  const all = await allScripts(ctx.db, ctx.workspaceId);
+  const scripts = await currentScripts(ctx.db, ctx.workspaceId, all);
   const { email, phone, occurredAt } = validate(input, scripts, now);
-  const chosen = await chosenScripts(ctx, input.answers);
+  const chosen = chosenScripts(all, input.answers);
   const agent = await creditedAgent(ctx, input.agentEmail);
-  const workspace = await getWorkspace({ ctx });
   const { actorType, actorId } = actorRef(ctx.actor);
   const callEvidence = { ...evidence, ...(agent ? { agentId: agent.id } : {}), ...(input.call.basisRef?.trim() ? { basisRef: input.call.basisRef.trim() } : {}) };
   const details = {
@@ -118,22 +119,36 @@ export async function captureConsent({
     ...(input.contact.locale ? { locale: input.contact.locale } : {}),
   };
   const grantsNewsletter = input.answers.some((a) => a.purpose === 'newsletter' && a.answer === 'granted');
+  const grantEventId = newId('evt');
+  const workspace = grantsNewsletter ? await getWorkspace({ ctx }) : null;
+  const renderConfirmation = (contactId: string, firstName: string | null) =>
+    confirmationEmail(ctx, workspace!, scripts, {
+      contactId,
+      grantEventId,
+      to: email,
+      firstName,
+      agentName: agent?.name ?? null,
+      callDate: occurredAt,
+      answers: input.answers.map((a) => ({ purpose: a.purpose, action: a.answer })),
+    });
+  // Double opt-in: a new newsletter grant (not one already confirmed) gets a confirmation email.
+  const before = await findByEmail(ctx.db, ctx.workspaceId, email);
+  let contactId = before?.contact.id ?? newId('ct');
+  let message = grantsNewsletter && !before?.confirmed ? await renderConfirmation(contactId, details.firstName ?? before?.contact.firstName ?? null) : null;
 
   const outcome = await ctx.db.transaction(async (tx) => {
     if (idempotencyKey) {
       const previous = await findAnswer<CaptureResult>(tx, scope, hash);
       if (previous) return { replay: previous, created: null };
     }
-    const existing = await tx.query.contacts.findFirst({
-      where: and(eq(contacts.workspaceId, ctx.workspaceId), eq(contacts.email, email), isNull(contacts.erasedAt)),
-    });
-    const contactId = existing?.id ?? newId('ct');
-    const wasConfirmed = existing
-      ? Boolean(
-          (await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contactId), eq(consentState.purpose, 'newsletter'), eq(consentState.status, 'granted')) }))
-            ?.confirmedAt,
-        )
-      : false;
+    // Read again under the write lock: another capture may have created or confirmed them meanwhile.
+    const current = await findByEmail(tx, ctx.workspaceId, email);
+    const existing = current?.contact;
+    if (existing && existing.id !== contactId) {
+      contactId = existing.id;
+      if (message) message = await renderConfirmation(contactId, details.firstName ?? existing.firstName ?? null);
+    }
+    if (current?.confirmed) message = null;
     if (existing) {
       // Capturing the same person again appends to their ledger; their details take the latest values.
       await tx
@@ -184,6 +199,7 @@ export async function captureConsent({
       tx,
       ctx.workspaceId,
       input.answers.map((a) => ({
+        ...(a.purpose === 'newsletter' ? { id: grantEventId } : {}),
         contactId,
         purpose: a.purpose,
         action: a.answer,
@@ -201,21 +217,8 @@ export async function captureConsent({
       now,
     );
 
-    // Double opt-in: a new newsletter grant (not one already confirmed) gets a confirmation
-    // email, queued in this transaction so a crash after commit cannot lose it.
-    const grant = grantsNewsletter && !wasConfirmed ? events.find((e) => e.purpose === 'newsletter') : undefined;
-    if (grant) {
-      const message = await confirmationEmail(ctx, workspace, scripts, {
-        contactId,
-        grantEventId: grant.id,
-        to: email,
-        firstName: details.firstName ?? existing?.firstName ?? null,
-        agentName: agent?.name ?? null,
-        callDate: occurredAt,
-        answers: events.map((e) => ({ purpose: e.purpose, action: e.action })),
-      });
-      await ctx.mailQueue.enqueue(tx, message, `confirm:${grant.id}`);
-    }
+    // Queued in this transaction, so a crash after commit cannot lose it.
+    if (message) await ctx.mailQueue.enqueue(tx, message, `confirm:${grantEventId}`);
 
     const body: CaptureResult = {
       contact: {
@@ -228,7 +231,7 @@ export async function captureConsent({
       },
       call: { id: call.id, ref: call.callRef, basis: call.basis, occurredAt: occurredAt.toISOString() },
       events: events.map((e) => ({ id: e.id, seq: e.seq, purpose: e.purpose, action: e.action, scriptId: e.scriptId, scriptSha256: e.scriptSha256, hash: e.hash })),
-      confirmationEmail: grant ? 'queued' : 'not_needed',
+      confirmationEmail: message ? 'queued' : 'not_needed',
     };
     if (idempotencyKey) await storeAnswer(tx, scope, hash, { status: 201, body }, now);
     return { replay: null, created: body };
@@ -240,12 +243,8 @@ export async function captureConsent({
 }
 
 /** Each answer must name a version of its own purpose's script, of this workspace (any version: the one actually read). */
-async function chosenScripts(ctx: Ctx, answers: CaptureInput['answers']): Promise<Map<string, { id: string; sha256: string }>> {
-  const rows = await ctx.db
-    .select({ id: consentScripts.id, purpose: consentScripts.purpose, sha256: consentScripts.sha256 })
-    .from(consentScripts)
-    .where(and(eq(consentScripts.workspaceId, ctx.workspaceId), inArray(consentScripts.id, answers.map((a) => a.scriptId))));
-  const byId = new Map(rows.map((r) => [r.id, r]));
+function chosenScripts(all: ConsentScript[], answers: CaptureInput['answers']): Map<string, { id: string; sha256: string }> {
+  const byId = new Map(all.map((r) => [r.id, r]));
   const chosen = new Map<string, { id: string; sha256: string }>();
   const issues: FieldIssue[] = [];
   for (const [i, a] of answers.entries()) {
@@ -256,6 +255,17 @@ async function chosenScripts(ctx: Ctx, answers: CaptureInput['answers']): Promis
   }
   if (issues.length) throw new Invalid('invalid_input', `Invalid capture: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, issues);
   return chosen;
+}
+
+/** A live contact by email, and whether their newsletter consent is granted and confirmed. */
+async function findByEmail(db: DbOrTx, workspaceId: string, email: string) {
+  const [row] = await db
+    .select({ contact: contacts, confirmedAt: consentState.confirmedAt, status: consentState.status })
+    .from(contacts)
+    .leftJoin(consentState, and(eq(consentState.contactId, contacts.id), eq(consentState.purpose, 'newsletter')))
+    .where(and(eq(contacts.workspaceId, workspaceId), eq(contacts.email, email), isNull(contacts.erasedAt)))
+    .limit(1);
+  return row ? { contact: row.contact, confirmed: row.status === 'granted' && row.confirmedAt !== null } : null;
 }
 
 /** The agent credited with the call: the person logged in, or the one a dialer names. */

@@ -7,14 +7,16 @@
  */
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { DbOrTx, Db } from '../../db/client.js';
-import { consentEvents, consentEvidence, consentState, type ConsentAction, type ConsentChannel } from '../../db/schema.js';
-import { sha256Hex } from '../../lib/crypto.js';
+import { consentEvents, consentEvidence, consentState, type ConsentAction, type ConsentChannel, type ConsentStatus } from '../../db/schema.js';
+import { sha256HexSync } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 
 /** The hash every workspace's first event points back to. */
 export const GENESIS = '0'.repeat(64);
 
 export interface NewConsentEvent {
+  /** Chosen beforehand when something outside the ledger must cite the event (a confirmation link). */
+  id?: string;
   contactId: string;
   purpose: string;
   action: ConsentAction;
@@ -67,8 +69,12 @@ function hashedFields(e: Omit<ConsentEvent, 'hash'>) {
   };
 }
 
-export function eventHash(e: Omit<ConsentEvent, 'hash'>): Promise<string> {
-  return sha256Hex(canonicalJson(hashedFields(e)));
+export function eventHash(e: Omit<ConsentEvent, 'hash'>): string {
+  return sha256HexSync(canonicalJson(hashedFields(e)));
+}
+
+export function evidenceHash(evidence: Record<string, string>): string {
+  return sha256HexSync(canonicalJson(evidence));
 }
 
 /**
@@ -86,7 +92,7 @@ export async function appendConsentEvents(tx: DbOrTx, workspaceId: string, event
   let prevHash = head?.hash ?? GENESIS;
   const stored: ConsentEvent[] = [];
   for (const e of events) {
-    const id = newId('evt');
+    const id = e.id ?? newId('evt');
     const unhashed = {
       id,
       workspaceId,
@@ -102,25 +108,29 @@ export async function appendConsentEvents(tx: DbOrTx, workspaceId: string, event
       callBasis: e.callBasis ?? null,
       scriptId: e.scriptId ?? null,
       scriptSha256: e.scriptSha256 ?? null,
-      evidenceSha256: await sha256Hex(canonicalJson(e.evidence)),
+      evidenceSha256: evidenceHash(e.evidence),
       occurredAt: e.occurredAt,
       recordedAt,
       prevHash,
     };
-    const event: ConsentEvent = { ...unhashed, hash: await eventHash(unhashed) };
+    const event: ConsentEvent = { ...unhashed, hash: eventHash(unhashed) };
     prevHash = event.hash;
     stored.push(event);
   }
   if (stored.length === 0) return stored;
   await tx.insert(consentEvents).values(stored);
   await tx.insert(consentEvidence).values(stored.map((e, i) => ({ eventId: e.id, workspaceId, data: events[i]!.evidence })));
-  for (const e of stored) await applyToState(tx, workspaceId, e);
+  // One statement when each (contact, purpose) appears once, as in a capture.
+  const keys = new Set(stored.map((e) => `${e.contactId}|${e.purpose}`));
+  if (keys.size === stored.length && stored.every((e) => e.action !== 'confirmed')) await applyToState(tx, workspaceId, stored);
+  else for (const e of stored) await applyToState(tx, workspaceId, [e]);
   return stored;
 }
 
 /** The state machine from events to the current status per contact and purpose. */
-async function applyToState(tx: DbOrTx, workspaceId: string, e: ConsentEvent): Promise<void> {
-  if (e.action === 'confirmed') {
+async function applyToState(tx: DbOrTx, workspaceId: string, batch: ConsentEvent[]): Promise<void> {
+  const e = batch[0]!;
+  if (batch.length === 1 && e.action === 'confirmed') {
     // Confirms the current grant only; a confirmation after a withdrawal changes nothing.
     await tx
       .update(consentState)
@@ -128,18 +138,18 @@ async function applyToState(tx: DbOrTx, workspaceId: string, e: ConsentEvent): P
       .where(and(eq(consentState.contactId, e.contactId), eq(consentState.purpose, e.purpose), eq(consentState.status, 'granted')));
     return;
   }
-  const status = e.action === 'granted' ? 'granted' : e.action === 'refused' ? 'refused' : 'withdrawn';
+  const statusOf = (action: ConsentAction): ConsentStatus => (action === 'granted' ? 'granted' : action === 'refused' ? 'refused' : 'withdrawn');
   await tx
     .insert(consentState)
-    .values({ workspaceId, contactId: e.contactId, purpose: e.purpose, status, confirmedAt: null, since: e.occurredAt, lastEventId: e.id })
+    .values(batch.map((ev) => ({ workspaceId, contactId: ev.contactId, purpose: ev.purpose, status: statusOf(ev.action), confirmedAt: null, since: ev.occurredAt, lastEventId: ev.id })))
     .onConflictDoUpdate({
       target: [consentState.contactId, consentState.purpose],
       // A new grant needs a new confirmation; a repeated grant of a confirmed consent keeps it.
       set: {
-        status,
-        since: e.occurredAt,
-        lastEventId: e.id,
-        confirmedAt: status === 'granted' ? sql`CASE WHEN ${consentState.status} = 'granted' THEN ${consentState.confirmedAt} ELSE NULL END` : null,
+        status: sql`excluded.status`,
+        since: sql`excluded.since`,
+        lastEventId: sql`excluded.last_event_id`,
+        confirmedAt: sql`CASE WHEN excluded.status = 'granted' AND ${consentState.status} = 'granted' THEN ${consentState.confirmedAt} ELSE NULL END`,
       },
     });
 }
@@ -170,7 +180,7 @@ export async function verifyChain(db: Db, workspaceId: string, pageSize = 1000):
       if (e.seq !== expectedSeq) return broken(`expected seq ${expectedSeq}, found ${e.seq} (an event was removed or inserted)`);
       if (e.prevHash !== prevHash) return broken('prev_hash does not match the previous event (an event was removed, inserted or reordered)');
       const { hash, ...rest } = e;
-      if ((await eventHash(rest)) !== hash) return broken('hash does not match the event content (the event was edited)');
+      if (eventHash(rest) !== hash) return broken('hash does not match the event content (the event was edited)');
       prevHash = hash;
       expectedSeq++;
       count++;

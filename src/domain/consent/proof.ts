@@ -9,8 +9,7 @@ import { consentEvidence, consentScripts, users } from '../../db/schema.js';
 import { contactHistory, getContact } from '../contacts/contacts.js';
 import type { Ctx } from '../context.js';
 import { getWorkspace } from '../workspaces/workspaces.js';
-import { canonicalJson, eventHash, verifyChain } from './chain.js';
-import { sha256Hex } from '../../lib/crypto.js';
+import { eventHash, evidenceHash, verifyChain } from './chain.js';
 
 export async function consentProof({ ctx, input }: { ctx: Ctx; input: { contactId: string } }) {
   const contact = await getContact({ ctx, input: { id: input.contactId } });
@@ -36,8 +35,8 @@ export async function consentProof({ ctx, input }: { ctx: Ctx; input: { contactI
         recordedAt: e.recordedAt.toISOString(),
         evidence: data ?? null,
         checks: {
-          hashMatches: (await eventHash(rest)) === hash,
-          evidenceMatches: data ? (await sha256Hex(canonicalJson(data))) === e.evidenceSha256 : null,
+          hashMatches: eventHash(rest) === hash,
+          evidenceMatches: data ? evidenceHash(data) === e.evidenceSha256 : null,
         },
       };
     }),

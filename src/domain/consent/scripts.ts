@@ -16,9 +16,14 @@ export type ConsentScript = typeof consentScripts.$inferSelect;
 
 export const SCRIPT_MAX = 4000;
 
+/** Every version of every script of a workspace (a small table), newest versions first. */
+export async function allScripts(db: DbOrTx, workspaceId: string): Promise<ConsentScript[]> {
+  return db.select().from(consentScripts).where(eq(consentScripts.workspaceId, workspaceId)).orderBy(desc(consentScripts.version));
+}
+
 /** The latest version of each purpose's script, in a stable order (core purposes first). */
-export async function currentScripts(db: DbOrTx, workspaceId: string): Promise<ConsentScript[]> {
-  const rows = await db.select().from(consentScripts).where(eq(consentScripts.workspaceId, workspaceId)).orderBy(desc(consentScripts.version));
+export async function currentScripts(db: DbOrTx, workspaceId: string, all?: ConsentScript[]): Promise<ConsentScript[]> {
+  const rows = all ?? (await allScripts(db, workspaceId));
   const latest = new Map<string, ConsentScript>();
   for (const r of rows) if (!latest.has(r.purpose)) latest.set(r.purpose, r);
   const order = (p: string) => (p === 'newsletter' ? 0 : p === 'open_tracking' ? 1 : 2);
