@@ -30,6 +30,17 @@ describe('login page', () => {
     expect(await page.text()).toContain(admin.email);
   });
 
+  it('keeps accented query values intact through the redirect', async () => {
+    const { agent } = await t.workspaceWithTeam();
+    const next = '/agent?campaign=Voyage à Rome&callRef=V-1';
+    const res = await t.request(`/login?next=${encodeURIComponent(next)}`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost' },
+      body: form({ email: agent.email, password: TEST_PASSWORD }),
+    });
+    expect(res.headers.get('location')).toBe('/agent?campaign=Voyage%20%C3%A0%20Rome&callRef=V-1');
+  });
+
   it('never redirects to another site after login', async () => {
     const { agent } = await t.workspaceWithTeam();
     for (const next of ['//evil.example', 'https://evil.example', '/\\evil.example']) {

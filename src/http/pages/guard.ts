@@ -31,9 +31,14 @@ export async function viewerOf(c: Context<AppEnv>): Promise<Viewer> {
   return { name: identity.actor.name, role: identity.actor.role, workspaceName: ws.name, outbox: c.get('deps').mailer.kind === 'outbox' };
 }
 
-/** Only same-site relative paths, so `?next=` cannot send people to another site (open redirect). */
+/**
+ * Only same-site relative paths, so `?next=` cannot send people to another site (open redirect).
+ * Re-encoded through URL so the Location header stays ASCII (an "à" would otherwise go out as Latin-1).
+ */
 export function safeNext(next: string | undefined): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  const url = new URL(next, 'http://local.invalid');
+  return url.origin === 'http://local.invalid' ? url.pathname + url.search : '/';
 }
 
 export function formString(body: Record<string, unknown>, name: string): string {
