@@ -36,20 +36,18 @@ export function createMailQueue(deps: { db: Db; mailer: Mailer; clock: Clock; lo
 
   async function runOnce(): Promise<number> {
     const now = clock.now();
-    const claimed = await db.transaction(async (tx) => {
-      const due = await tx
-        .select({ id: emailQueue.id })
-        .from(emailQueue)
-        .where(and(isNull(emailQueue.sentAt), isNull(emailQueue.failedAt), lte(emailQueue.nextAttemptAt, now), or(isNull(emailQueue.claimedUntil), lt(emailQueue.claimedUntil, now))))
-        .orderBy(asc(emailQueue.nextAttemptAt))
-        .limit(MAX_BATCH);
-      if (due.length === 0) return [];
-      return tx
-        .update(emailQueue)
-        .set({ claimedUntil: new Date(now.getTime() + CLAIM_MS) })
-        .where(inArray(emailQueue.id, due.map((d) => d.id)))
-        .returning();
-    });
+    // One statement claims the batch atomically: two dispatchers never take the same row.
+    const due = db
+      .select({ id: emailQueue.id })
+      .from(emailQueue)
+      .where(and(isNull(emailQueue.sentAt), isNull(emailQueue.failedAt), lte(emailQueue.nextAttemptAt, now), or(isNull(emailQueue.claimedUntil), lt(emailQueue.claimedUntil, now))))
+      .orderBy(asc(emailQueue.nextAttemptAt))
+      .limit(MAX_BATCH);
+    const claimed = await db
+      .update(emailQueue)
+      .set({ claimedUntil: new Date(now.getTime() + CLAIM_MS) })
+      .where(inArray(emailQueue.id, due))
+      .returning();
     if (claimed.length === 0) return 0;
 
     // One statement for the whole batch, whatever its size.

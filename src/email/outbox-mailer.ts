@@ -13,16 +13,6 @@ import { MAX_BATCH, MailerError, type Mailer, type OutgoingEmail, type SendOptio
 export function outboxMailer(db: Db, clock: Clock): Mailer {
   async function store(emails: OutgoingEmail[], baseKey: string | undefined): Promise<string[]> {
     const keys = emails.map((_, i) => (baseKey ? (emails.length === 1 ? baseKey : `${baseKey}#${i}`) : null));
-    const existing = baseKey
-      ? await db
-          .select({ id: outboxMessages.id, key: outboxMessages.idempotencyKey })
-          .from(outboxMessages)
-          .where(inArray(outboxMessages.idempotencyKey, keys.filter((k): k is string => k !== null)))
-      : [];
-    if (existing.length > 0) {
-      const byKey = new Map(existing.map((r) => [r.key, r.id]));
-      return keys.map((k) => byKey.get(k) ?? '');
-    }
     const now = clock.now();
     const rows = emails.map((email, i) => ({
       id: newId('msg'),
@@ -38,8 +28,16 @@ export function outboxMailer(db: Db, clock: Clock): Mailer {
       idempotencyKey: keys[i] ?? null,
       createdAt: now,
     }));
-    await db.insert(outboxMessages).values(rows);
-    return rows.map((r) => r.id);
+    // A key seen before is a replay: keep the first message, answer with its id.
+    const inserted = await db.insert(outboxMessages).values(rows).onConflictDoNothing().returning({ id: outboxMessages.id, key: outboxMessages.idempotencyKey });
+    if (inserted.length === rows.length) return rows.map((r) => r.id);
+    const byKey = new Map(
+      (await db
+        .select({ id: outboxMessages.id, key: outboxMessages.idempotencyKey })
+        .from(outboxMessages)
+        .where(inArray(outboxMessages.idempotencyKey, keys.filter((k): k is string => k !== null)))).map((r) => [r.key, r.id]),
+    );
+    return keys.map((k, i) => (k ? (byKey.get(k) ?? rows[i]!.id) : rows[i]!.id));
   }
   return {
     kind: 'outbox',
