@@ -70,28 +70,33 @@ export async function run(): Promise<Figure[]> {
     };
     const latencies: number[] = [];
     let errors = 0;
-    const httpRound = async (): Promise<number> => {
+    /** Keeps CONCURRENCY requests in flight for ROUND_MS; returns requests per second. */
+    const loadRound = async (one: () => Promise<void>): Promise<number> => {
       let done = 0;
       const deadline = performance.now() + ROUND_MS;
       const start = performance.now();
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           while (performance.now() < deadline) {
-            const t0 = performance.now();
-            const res = await fetch(`${server.url}/api/v1/consents`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, 'idempotency-key': crypto.randomUUID() },
-              body: JSON.stringify(captureBody()),
-            });
-            await res.arrayBuffer();
-            latencies.push(performance.now() - t0);
-            if (res.status !== 201) errors++;
+            await one();
             done++;
           }
         }),
       );
       return (done / (performance.now() - start)) * 1000;
     };
+    const httpRound = () =>
+      loadRound(async () => {
+        const t0 = performance.now();
+        const res = await fetch(`${server.url}/api/v1/consents`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}`, 'idempotency-key': crypto.randomUUID() },
+          body: JSON.stringify(captureBody()),
+        });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        if (res.status !== 201) errors++;
+      });
 
     // The bare baseline: the same rows, written by drizzle in one transaction per capture.
     const bare = await openDatabase(`file:${join(dir, 'bare.db')}`);
@@ -151,20 +156,10 @@ export async function run(): Promise<Figure[]> {
     };
 
     // What the HTTP stack alone allows here: an authenticated no-op, same client, same concurrency.
-    const meRound = async (): Promise<number> => {
-      let done = 0;
-      const deadline = performance.now() + ROUND_MS;
-      const start = performance.now();
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (performance.now() < deadline) {
-            await (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).arrayBuffer();
-            done++;
-          }
-        }),
-      );
-      return (done / (performance.now() - start)) * 1000;
-    };
+    const meRound = () =>
+      loadRound(async () => {
+        await (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).arrayBuffer();
+      });
 
     await httpRound();
     await bareRound();

@@ -14,16 +14,9 @@ import { compileEmail } from '../../src/email/compile.js';
 import { escapeHtml } from '../../src/email/escape.js';
 import { renderEmail, type Recipient, type RecipientUrls } from '../../src/email/render.js';
 import { layouts, starterTemplates } from '../../src/email/templates.generated.js';
+import { voyageBrand } from '../helpers/brand.js';
 
-const brand = {
-  name: 'Voyage Online',
-  legalName: 'Voyage Online SAS',
-  address: '12 avenue Kléber, 75116 Paris',
-  phone: '0 885 905 600',
-  email: 'contact@voyage-online.test',
-  dpoContact: 'dpo@voyage-online.test',
-  privacyUrl: 'https://voyage-online.test/confidentialite',
-};
+const brand = voyageBrand;
 const template = starterTemplates[0];
 
 const recipients: Recipient[] = Array.from({ length: 2000 }, (_, i) => ({

@@ -8,16 +8,9 @@ import { compileEmail } from '../../src/email/compile.js';
 import { renderEmail } from '../../src/email/render.js';
 import { starterTemplates } from '../../src/email/templates.generated.js';
 import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { voyageBrand } from '../helpers/brand.js';
 
-const brand = {
-  name: 'Voyage Online',
-  legalName: 'Voyage Online SAS',
-  address: '12 avenue Kléber, 75116 Paris',
-  phone: '0 885 905 600',
-  email: 'contact@voyage-online.test',
-  dpoContact: 'dpo@voyage-online.test',
-  privacyUrl: 'https://voyage-online.test/confidentialite',
-};
+const brand = voyageBrand;
 
 let browser: Browser;
 let html: string;

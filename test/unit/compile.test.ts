@@ -5,16 +5,9 @@ import { CompileError, compileEmail, SUBJECT_MAX, type CompileInput } from '../.
 import { renderEmail, type Recipient, type RecipientUrls } from '../../src/email/render.js';
 import { starterTemplates } from '../../src/email/templates.generated.js';
 import { verifyEmail } from '../../src/email/verify.js';
+import { voyageBrand } from '../helpers/brand.js';
 
-export const brand = {
-  name: 'Voyage Online',
-  legalName: 'Voyage Online SAS',
-  address: '12 avenue Kléber, 75116 Paris',
-  phone: '0 885 905 600',
-  email: 'contact@voyage-online.test',
-  dpoContact: 'dpo@voyage-online.test',
-  privacyUrl: 'https://voyage-online.test/confidentialite',
-};
+const brand = voyageBrand;
 const starter = starterTemplates[0];
 const urls: RecipientUrls = {
   unsubscribeUrl: 'https://news.test/u/TOKEN-U',
