@@ -97,6 +97,28 @@ describe('agent console in Chromium', () => {
     await page.close();
   });
 
+  it('finds a returning prospect from the dialer’s phone number and fills what is known', async () => {
+    const scripts = (await (await t.request('/api/v1/consent-scripts', { token: team.agent.token })).json()) as { scripts: { id: string; purpose: string }[] };
+    await t.request('/api/v1/consents', {
+      method: 'POST',
+      token: team.agent.token,
+      json: {
+        contact: { email: 'jules.bernard@example.com', phone: '07 11 22 33 44', firstName: 'Jules', lastName: 'Bernard' },
+        call: { ref: 'VOC-8', basis: 'inbound_call' },
+        answers: scripts.scripts.map((s) => ({ purpose: s.purpose, answer: 'refused', scriptId: s.id })),
+      },
+    });
+    const page = await browser.newPage();
+    await login(page, team.agent.email, '/agent?phone=0711223344&callRef=VOC-9');
+    await page.waitForFunction(() => (document.getElementById('email') as HTMLInputElement).value !== '');
+    expect(await page.locator('#email').inputValue()).toBe('jules.bernard@example.com');
+    expect(await page.locator('#firstName').inputValue()).toBe('Jules');
+    await expect(page.locator('#lead-found').textContent()).resolves.toContain('Contact connu : Jules Bernard — newsletter : refused');
+    // Still nothing pre-selected: the agent asks again.
+    expect(await page.locator('input[type=radio]:checked').count()).toBe(0);
+    await page.close();
+  });
+
   it('shows what is missing and saves nothing when an answer is not chosen', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 900 } });
     await login(page, team.agent.email, '/agent?callRef=VOC-2&basis=inbound_call');

@@ -2,7 +2,7 @@
  * The agent console's small script (served at /assets/agent.js; no inline script under our CSP).
  * Progressive enhancement only: the form works without it.
  *  - spells the email back as the agent reads it to the prospect ("point", "arobase"…);
- *  - looks the phone number up and fills the lead's known details.
+ *  - looks the lead up by phone or email and fills their known details (a returning prospect).
  */
 export const agentJs = `
 (function () {
@@ -27,22 +27,23 @@ export const agentJs = `
   var phone = document.getElementById('phone');
   var found = document.getElementById('lead-found');
   function fill(id, value) { var el = document.getElementById(id); if (el && !el.value && value) el.value = value; }
-  if (phone && found) {
-    phone.addEventListener('change', function () {
-      var q = phone.value.trim();
-      if (q.length < 6) return;
-      fetch('/api/v1/contacts?phone=' + encodeURIComponent(q), { credentials: 'same-origin', headers: { accept: 'application/json' } })
-        .then(function (r) { return r.ok ? r.json() : { contacts: [] }; })
-        .then(function (data) {
-          var c = data.contacts && data.contacts[0];
-          if (!c) { found.textContent = ''; return; }
-          fill('email', c.email); fill('firstName', c.firstName); fill('lastName', c.lastName);
-          spell();
-          var states = (c.consents || []).map(function (s) { return s.purpose + ' : ' + s.status + (s.confirmedAt ? ' (confirmé)' : ''); }).join(', ');
-          found.textContent = 'Contact connu : ' + [c.firstName, c.lastName].filter(Boolean).join(' ') + (states ? ' — ' + states : '');
-        })
-        .catch(function () {});
-    });
+  function lookup(param, value) {
+    if (!found || value.trim().length < 6) return;
+    fetch('/api/v1/contacts?' + param + '=' + encodeURIComponent(value.trim()), { credentials: 'same-origin', headers: { accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : { contacts: [] }; })
+      .then(function (data) {
+        var c = data.contacts && data.contacts[0];
+        if (!c) { found.textContent = ''; return; }
+        fill('email', c.email); fill('phone', c.phone); fill('firstName', c.firstName); fill('lastName', c.lastName);
+        spell();
+        var states = (c.consents || []).map(function (s) { return s.purpose + ' : ' + s.status + (s.confirmedAt ? ' (confirmé)' : ''); }).join(', ');
+        found.textContent = 'Contact connu : ' + [c.firstName, c.lastName].filter(Boolean).join(' ') + (states ? ' — ' + states : '');
+      })
+      .catch(function () {});
   }
+  // Find the lead as soon as the agent leaves the phone or email field.
+  if (phone) phone.addEventListener('change', function () { lookup('phone', phone.value); });
+  if (email) email.addEventListener('change', function () { lookup('email', email.value); });
+  if (phone && phone.value) lookup('phone', phone.value);
 })();
 `;
