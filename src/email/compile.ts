@@ -265,6 +265,11 @@ export async function compileEmail(input: CompileInput): Promise<CompiledEmail> 
     if (r.kind !== 'attr') continue;
     const value = html.slice(r.start, r.end);
     if (r.name.startsWith('on')) issues.push({ field: 'body', message: `attribut ${r.name} interdit` });
+    // Escaping cannot contain a value in an unquoted attribute (a space ends it): refuse.
+    if (!r.quoted && HAS_SENTINEL.test(value)) {
+      issues.push({ field: 'body', message: `champ de fusion dans l’attribut ${r.name} sans guillemets : écrivez ${r.name}="…"` });
+      continue;
+    }
     const isUrl = (r.name === 'href' && (r.tag === 'a' || r.tag === 'area')) || (r.name === 'src' && r.tag === 'img');
     if (!isUrl) {
       if (r.name === 'style' && HAS_SENTINEL.test(value)) issues.push({ field: 'body', message: 'pas de champ de fusion dans un style' });

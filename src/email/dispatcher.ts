@@ -1,6 +1,6 @@
 /**
- * Sends the queued platform emails (table email_queue) in batches: claim up to 100 due rows,
- * hand them to the Mailer, mark them sent. Failures are retried with backoff (429/5xx) or
+ * Sends the queued platform emails (table email_queue): claim up to 100 due rows in one
+ * statement, hand each to the Mailer under its own idempotency key, mark them sent in one statement. Failures are retried with backoff (429/5xx) or
  * marked failed (other 4xx) with the reason. Claims expire, so rows claimed by a process that
  * died are picked up again; the queue's idempotency key makes such a resend harmless.
  *
@@ -77,28 +77,20 @@ export function createMailQueue(deps: { db: Db; mailer: Mailer; clock: Clock; lo
       logger[give_up ? 'error' : 'warn']('platform email not sent', { id: row.id, attempts, retryable, error: String(error) });
     };
 
-    try {
-      // One request for the whole batch; its key is derived from the rows' own keys.
-      const { ids } = await mailer.sendBatch(
-        claimed.map((r) => r.message),
-        { idempotencyKey: claimed.length === 1 ? claimed[0]!.idempotencyKey : `batch:${claimed.map((r) => r.id).join(',')}` },
-      );
-      await markSent(claimed, ids);
-    } catch (error) {
-      if (claimed.length === 1 || (error instanceof MailerError && error.retryable)) {
-        for (const row of claimed) await markFailed(row, error);
-      } else {
-        // A batch refused as a whole: send one by one to find which message is at fault.
-        for (const row of claimed) {
-          try {
-            const { id } = await mailer.send(row.message, { idempotencyKey: row.idempotencyKey });
-            await markSent([row], [id]);
-          } catch (single) {
-            await markFailed(row, single);
-          }
-        }
+    // One request per message, each under its own key: whatever happens (a timeout after the
+    // provider accepted, a crash before we marked it), a retry is the same request and sends once.
+    const sent: (typeof claimed)[number][] = [];
+    const ids: string[] = [];
+    for (const row of claimed) {
+      try {
+        const { id } = await mailer.send(row.message, { idempotencyKey: row.idempotencyKey });
+        sent.push(row);
+        ids.push(id);
+      } catch (error) {
+        await markFailed(row, error);
       }
     }
+    if (sent.length) await markSent(sent, ids);
     return claimed.length;
   }
 

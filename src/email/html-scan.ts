@@ -7,7 +7,7 @@
 
 export type Region =
   | { kind: 'text'; start: number; end: number }
-  | { kind: 'attr'; tag: string; name: string; start: number; end: number }
+  | { kind: 'attr'; tag: string; name: string; start: number; end: number; quoted: boolean }
   | { kind: 'opaque'; start: number; end: number };
 
 const RAW_TEXT = new Set(['style', 'script', 'textarea', 'title']);
@@ -63,12 +63,12 @@ export function scanHtml(html: string): Region[] {
       if (quote === '"' || quote === "'") {
         const end = html.indexOf(quote, j + 1);
         const stop = end === -1 ? n : end;
-        regions.push({ kind: 'attr', tag, name, start: j + 1, end: stop });
+        regions.push({ kind: 'attr', tag, name, start: j + 1, end: stop, quoted: true });
         j = stop + 1;
       } else {
         const valueStart = j;
         while (j < n && !/[\s>]/.test(html[j]!)) j++;
-        regions.push({ kind: 'attr', tag, name, start: valueStart, end: j });
+        regions.push({ kind: 'attr', tag, name, start: valueStart, end: j, quoted: false });
       }
     }
     i = textStart = Math.min(n, j + 1);

@@ -100,10 +100,15 @@ function fieldValue(name: string, fallback: string | null, r: Recipient, ctx: Re
       v = formatConsentDate(r.consentDate);
       break;
     default:
-      v = name.startsWith('attributes.') ? r.attributes?.[name.slice('attributes.'.length)] : ctx.vars?.[name];
+      // Own properties only: `attributes.constructor` must not reach Object.prototype.
+      v = name.startsWith('attributes.') ? own(r.attributes, name.slice('attributes.'.length)) : own(ctx.vars, name);
   }
   const s = v === null || v === undefined ? '' : typeof v === 'string' ? v.trim() : String(v);
   return s === '' ? (fallback ?? '') : s;
+}
+
+function own(record: Record<string, unknown> | null | undefined, key: string): unknown {
+  return record && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 function pixelHtml(url: string): string {

@@ -222,6 +222,7 @@ export const t = {
     confirmed: (brand: string) => `Merci, votre inscription à la newsletter de ${brand} est confirmée. Vous pourrez vous désinscrire à tout moment depuis chaque e-mail.`,
     refused: (brand: string) => `C’est noté : vous ne recevrez pas la newsletter de ${brand}.`,
     alreadyConfirmed: 'Votre inscription est déjà confirmée.',
+    superseded: 'Ce lien a été remplacé par celui d’un e-mail plus récent : utilisez le dernier e-mail de confirmation reçu.',
     alreadyWithdrawn: (brand: string) => `Vous ne recevez pas la newsletter de ${brand}.`,
     invalidTitle: 'Lien invalide',
     invalid: 'Ce lien de confirmation est invalide ou a expiré. Si vous souhaitez recevoir la newsletter, demandez-le à votre conseiller lors de votre prochain appel.',

@@ -130,6 +130,15 @@ describe('idempotency', () => {
     expect(await t.dumpDatabase()).toBe(before);
   });
 
+  it('a different call time is a different body (409), not a replay', async () => {
+    const tm = await team();
+    const key = crypto.randomUUID();
+    const body = captureBody(tm);
+    const at = (iso: string) => ({ ...body, call: { ...body.call, occurredAt: iso } });
+    expect((await capture(tm, at('2026-11-22T08:00:00Z'), { 'idempotency-key': key })).status).toBe(201);
+    expect((await capture(tm, at('2026-11-21T08:00:00Z'), { 'idempotency-key': key })).status).toBe(409);
+  });
+
   it('the same key with another body is a 409, and writes nothing', async () => {
     const tm = await team();
     const key = crypto.randomUUID();
@@ -284,6 +293,26 @@ describe('double opt-in', () => {
     const res = await t.request(link, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ answer: 'refuse' }) });
     expect(await res.text()).toContain('vous ne recevrez pas la newsletter');
     expect((await newsletterState(tm, contact.id)).status).toBe('withdrawn');
+  });
+
+  it('an older link cannot confirm a newer grant it did not describe', async () => {
+    const tm = await team();
+    const body = captureBody(tm);
+    const { contact } = (await (await capture(tm, body)).json()) as CaptureResult;
+    const oldLink = await confirmationLink(tm);
+    // The person refuses, then agrees again on a later call: a new grant, a new email.
+    await t.request(oldLink, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ answer: 'refuse' }) });
+    t.clock.advance(60_000);
+    await capture(tm, { ...body, call: { ...body.call, ref: 'AGAIN' } });
+    const newLink = await confirmationLink(tm);
+    expect(newLink).not.toBe(oldLink);
+    const before = await t.dumpDatabase();
+    const stale = await t.request(oldLink, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ answer: 'confirm' }) });
+    expect(await stale.text()).toContain('remplacé par celui d’un e-mail plus récent');
+    expect(await t.dumpDatabase()).toBe(before);
+    expect((await newsletterState(tm, contact.id)).confirmedAt).toBeNull();
+    await t.request(newLink, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ answer: 'confirm' }) });
+    expect((await newsletterState(tm, contact.id)).confirmedAt).not.toBeNull();
   });
 
   it('refuses forged, tampered, cross-purpose and expired tokens, changing nothing', async () => {

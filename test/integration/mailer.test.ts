@@ -25,8 +25,13 @@ describe('dev outbox', () => {
   it('records a sent message, shown in the API and at /dev/outbox', async () => {
     const { admin, marketer, workspace } = await t.workspaceWithTeam();
     const { id } = await t.deps.mailer.send({ ...email('reader@example.test'), workspaceId: workspace.id });
-    const list = (await (await t.request('/api/v1/dev/outbox', { token: marketer.token })).json()) as { messages: { id: string; to: string; headers: Record<string, string> }[] };
+    const list = (await (await t.request('/api/v1/dev/outbox', { token: admin.token })).json()) as { messages: { id: string; to: string; headers: Record<string, string> }[] };
     expect(list.messages[0]).toMatchObject({ id, to: 'reader@example.test', headers: { 'List-Unsubscribe': '<https://example.test/u/abc>' } });
+    // Other roles see only what was addressed to them: stored messages carry live links.
+    expect(((await (await t.request('/api/v1/dev/outbox', { token: marketer.token })).json()) as { messages: unknown[] }).messages).toEqual([]);
+    expect((await t.request(`/api/v1/dev/outbox/${id}`, { token: marketer.token })).status).toBe(404);
+    const own = await t.deps.mailer.send({ ...email(marketer.email), workspaceId: workspace.id });
+    expect((await t.request(`/api/v1/dev/outbox/${own.id}`, { token: marketer.token })).status).toBe(200);
 
     const cookie = `session=${admin.token}`;
     const page = await t.request('/dev/outbox', { headers: { cookie } });

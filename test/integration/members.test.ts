@@ -76,6 +76,29 @@ describe('invitations', () => {
     expect(((await login.json()) as { workspace: { id: string } }).workspace.id).toBe(b.workspace.id);
   });
 
+  it('never lets one workspace set the password of someone another workspace invited', async () => {
+    const a = await t.workspaceWithTeam();
+    const b = await t.workspaceWithTeam();
+    const email = `${unique('pending')}@example.test`;
+    await t.request('/api/v1/members', { method: 'POST', token: a.admin.token, json: { email, name: 'Pending', role: 'admin' } });
+    await t.request('/api/v1/members', { method: 'POST', token: b.admin.token, json: { email, name: 'Pending', role: 'agent' } });
+    const inB = (await (await t.request('/api/v1/dev/outbox', { token: b.admin.token })).json()) as { messages: { to: string; text: string }[] };
+    const mail = inB.messages.find((m) => m.to === email)!;
+    expect(mail.text).not.toContain('/invite/');
+    expect(mail.text).toContain('/login');
+  });
+
+  it('an invitation dies with the membership', async () => {
+    const { admin } = await t.workspaceWithTeam();
+    const email = `${unique('gone')}@example.test`;
+    const res = await t.request('/api/v1/members', { method: 'POST', token: admin.token, json: { email, name: 'Gone', role: 'agent' } });
+    const { member } = (await res.json()) as { member: { userId: string } };
+    const link = /http:\/\/localhost(\/invite\/[\w.-]+)/.exec((await lastOutboxMessage(admin.token)).text)![1]!;
+    await t.request(`/api/v1/members/${member.userId}`, { method: 'DELETE', token: admin.token });
+    expect((await t.request(link)).status).toBe(400);
+    expect((await t.request(link, { method: 'POST', headers: ORIGIN, body: new URLSearchParams({ password: 'a-long-password', confirm: 'a-long-password' }) })).status).toBe(400);
+  });
+
   it('refuses a duplicate member and a bad address, writing nothing', async () => {
     const { admin, agent } = await t.workspaceWithTeam();
     const before = await t.dumpDatabase();

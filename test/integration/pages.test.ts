@@ -43,7 +43,7 @@ describe('login page', () => {
 
   it('never redirects to another site after login', async () => {
     const { agent } = await t.workspaceWithTeam();
-    for (const next of ['//evil.example', 'https://evil.example', '/\\evil.example']) {
+    for (const next of ['//evil.example', 'https://evil.example', '/\\evil.example', '/.//evil.example/x', '/..//evil.example']) {
       const res = await t.request(`/login?next=${encodeURIComponent(next)}`, {
         method: 'POST',
         headers: { origin: 'http://localhost' },

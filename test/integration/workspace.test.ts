@@ -60,3 +60,26 @@ describe('workspace identity', () => {
     expect(await count()).toBe(n);
   });
 });
+
+describe('audit log paging', () => {
+  it('walks every entry, even several in one millisecond, and survives absurd cursors', async () => {
+    const { admin } = await t.workspaceWithTeam();
+    for (let i = 0; i < 7; i++) {
+      await t.request('/api/v1/workspace', { method: 'PATCH', token: admin.token, json: { city: `Ville ${i}` } });
+    }
+    const seen: string[] = [];
+    let before: string | null = null;
+    do {
+      const res = await t.request(`/api/v1/audit-log?limit=3${before ? `&before=${encodeURIComponent(before)}` : ''}`, { token: admin.token });
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { entries: { id: string }[]; nextBefore: string | null };
+      seen.push(...page.entries.map((e) => e.id));
+      before = page.nextBefore;
+    } while (before);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen).size).toBe(7);
+    expect((await t.request('/api/v1/audit-log?before=9007199254740991', { token: admin.token })).status).toBe(200);
+    expect((await t.request('/api/v1/audit-log?before=abc', { token: admin.token })).status).toBe(400);
+    expect((await t.request('/admin/audit?before=100000000000000000000', { headers: { cookie: `session=${admin.token}` } })).status).toBe(200);
+  });
+});

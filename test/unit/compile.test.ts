@@ -144,6 +144,18 @@ describe('merge fields', () => {
     expect(messages).toContain('balise de fusion mal formée');
   });
 
+  it('cannot sit in an unquoted attribute, where escaping cannot hold it', async () => {
+    const issues = await refusal({ body: section('<mj-text><span title={{firstName|"x"}}>Bonjour</span></mj-text>') });
+    expect(issues[0]!.message).toContain('sans guillemets');
+  });
+
+  it('read only the contact’s own attributes, never inherited properties', async () => {
+    const artefact = await compile({ body: section('<mj-text>{{attributes.constructor|"Rome"}} {{attributes.toString|"Lisbonne"}}</mj-text>') });
+    const { html } = renderEmail(artefact, { ...marie, attributes: {} }, urls, { brand });
+    expect(html).toContain('Rome Lisbonne');
+    expect(html).not.toContain('native code');
+  });
+
   it('cannot start a link, so a field never decides where a link goes', async () => {
     const issues = await refusal({ body: section('<mj-button href="{{attributes.site|"https://ok.test"}}">Go</mj-button>') });
     expect(issues[0]!.message).toContain('ne peut pas commencer par un champ de fusion');

@@ -149,6 +149,8 @@ export async function captureConsent({
       if (message) message = await renderConfirmation(contactId, details.firstName ?? existing.firstName ?? null);
     }
     if (current?.confirmed) message = null;
+    // Confirmed before, no longer (withdrawn meanwhile): this grant needs its email after all.
+    else if (grantsNewsletter && !message) message = await renderConfirmation(contactId, details.firstName ?? existing?.firstName ?? null);
     if (existing) {
       // Capturing the same person again appends to their ledger; their details take the latest values.
       await tx

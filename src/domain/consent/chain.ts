@@ -36,6 +36,7 @@ export type ConsentEvent = typeof consentEvents.$inferSelect;
 
 /** Keys sorted, no whitespace: the same object always gives the same bytes. */
 export function canonicalJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)

@@ -5,7 +5,8 @@
  * they open only shows a button: the change happens on the POST, with IP and user agent recorded
  * (a link scanner's GET changes nothing).
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
 import { consentEvents, consentState, contacts } from '../../db/schema.js';
 import type { OutgoingEmail } from '../../email/mailer.js';
 import { platformMessage } from '../../email/messages/platform.js';
@@ -48,7 +49,8 @@ export async function confirmationEmail(
   });
 }
 
-export type ConfirmationState = 'pending' | 'confirmed' | 'withdrawn';
+/** `superseded`: a newer grant exists; only its own (newer) email can confirm it. */
+export type ConfirmationState = 'pending' | 'confirmed' | 'withdrawn' | 'superseded';
 
 export interface Confirmation {
   workspace: Workspace;
@@ -67,11 +69,24 @@ export async function readConfirmation({ ctx, input }: { ctx: AnonymousCtx; inpu
   const grant = await ctx.db.query.consentEvents.findFirst({ where: and(eq(consentEvents.id, payload.eid), eq(consentEvents.contactId, contact.id)) });
   if (!grant) return null;
   const workspace = await getWorkspace({ ctx: { db: ctx.db, workspaceId: payload.wid } });
-  const state = await ctx.db.query.consentState.findFirst({ where: and(eq(consentState.contactId, contact.id), eq(consentState.purpose, 'newsletter')) });
-  let status: ConfirmationState = 'pending';
-  if (!state || state.status !== 'granted') status = 'withdrawn';
-  else if (state.confirmedAt) status = 'confirmed';
-  return { workspace, contactId: contact.id, grantEventId: grant.id, email: contact.email, state: status };
+  return { workspace, contactId: contact.id, grantEventId: grant.id, email: contact.email, state: await stateOf(ctx.db, contact.id, grant.id) };
+}
+
+/**
+ * Where this link's grant stands. A link confirms only the grant it was sent for, and only while
+ * that grant is the current one: the person confirms what that email summarised, nothing later.
+ */
+async function stateOf(db: DbOrTx, contactId: string, grantEventId: string): Promise<ConfirmationState> {
+  const state = await db.query.consentState.findFirst({ where: and(eq(consentState.contactId, contactId), eq(consentState.purpose, 'newsletter')) });
+  if (!state || state.status !== 'granted') return 'withdrawn';
+  const [latest] = await db
+    .select({ id: consentEvents.id })
+    .from(consentEvents)
+    .where(and(eq(consentEvents.contactId, contactId), eq(consentEvents.purpose, 'newsletter'), eq(consentEvents.action, 'granted')))
+    .orderBy(desc(consentEvents.seq))
+    .limit(1);
+  if (latest?.id !== grantEventId) return 'superseded';
+  return state.confirmedAt ? 'confirmed' : 'pending';
 }
 
 /**
@@ -91,9 +106,9 @@ export async function answerConfirmation({
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     // Re-read inside the write transaction: two clicks at once record one event.
-    const state = await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contactId), eq(consentState.purpose, 'newsletter')) });
-    if (!state || state.status !== 'granted') return;
-    if (input.answer === 'confirm' && state.confirmedAt) return;
+    const state = await stateOf(tx, contactId, confirmation.grantEventId);
+    if (state === 'withdrawn' || state === 'superseded') return;
+    if (input.answer === 'confirm' && state === 'confirmed') return;
     await appendConsentEvents(
       tx,
       workspace.id,

@@ -2,7 +2,7 @@
  * People of a workspace: list, invite, change role, remove. Admin only (enforced by the router's
  * role guard; these actions also refuse to leave a workspace without an admin).
  */
-import { and, asc, count, eq, isNull } from 'drizzle-orm';
+import { and, asc, count, eq, isNull, ne } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { memberships, users, type Role } from '../../db/schema.js';
 import { invitationEmail } from '../../email/messages/invitation.js';
@@ -87,7 +87,12 @@ export async function inviteMember({
     if (already) throw new Conflict('already_member', 'This person is already a member of this workspace.');
     await tx.insert(memberships).values({ workspaceId: ctx.workspaceId, userId, role: input.role, createdAt: now });
     await recordAudit(tx, ctx, { action: 'member.invited', targetType: 'user', targetId: userId, details: { email, role: input.role } });
-    return { userId, isNewAccount: !existing || existing.passwordHash === null };
+    // A password link only for an account nobody else manages: accounts are shared across
+    // workspaces, so one brand must never set the password of a person another brand invited.
+    const elsewhere = existing
+      ? await tx.query.memberships.findFirst({ where: and(eq(memberships.userId, userId), ne(memberships.workspaceId, ctx.workspaceId)) })
+      : undefined;
+    return { userId, isNewAccount: !existing || (existing.passwordHash === null && !elsewhere) };
   });
 
   const link = isNewAccount
@@ -111,6 +116,9 @@ export async function readInvitation({ ctx, input }: { ctx: AnonymousCtx; input:
   if (!payload || typeof payload.wid !== 'string') return null;
   const user = await ctx.db.query.users.findFirst({ where: eq(users.id, payload.sub) });
   if (!user || user.passwordHash !== null) return null;
+  // Removed before accepting: the invitation died with the membership.
+  const membership = await ctx.db.query.memberships.findFirst({ where: and(eq(memberships.userId, user.id), eq(memberships.workspaceId, payload.wid)) });
+  if (!membership) return null;
   const workspace = await getWorkspace({ ctx: { db: ctx.db, workspaceId: payload.wid } }).catch(() => null);
   if (!workspace) return null;
   return { user: { id: user.id, email: user.email, name: user.name }, workspace: { id: workspace.id, name: workspace.name } };

@@ -1,4 +1,4 @@
-import { listAuditLog } from '../../domain/audit/list.js';
+import { auditCursorOf, listAuditLog, parseAuditCursor } from '../../domain/audit/list.js';
 import { ctxOf } from '../context.js';
 import { apiRouter, defineRoute, iso, IsoDate, json, z } from './openapi.js';
 
@@ -25,20 +25,25 @@ const list = defineRoute({
   request: {
     query: z.object({
       limit: z.coerce.number().int().min(1).max(200).default(50),
-      before: z.coerce.number().int().min(0).optional().openapi({ description: 'Cursor: `nextBefore` of the previous page.' }),
+      before: z
+        .string()
+        .regex(/^\d{1,16}(\.[\w-]{1,100})?$/, 'must be the nextBefore of a previous page')
+        .optional()
+        .openapi({ description: 'Cursor: `nextBefore` of the previous page.' }),
     }),
   },
-  responses: { 200: json(z.object({ entries: z.array(Entry), nextBefore: z.number().nullable() }), 'Newest first.') },
+  responses: { 200: json(z.object({ entries: z.array(Entry), nextBefore: z.string().nullable() }), 'Newest first.') },
 });
 
 export const auditApi = apiRouter().openapi(list, async (c) => {
-  const input = c.req.valid('query');
+  const query = c.req.valid('query');
+  const input = { limit: query.limit, before: parseAuditCursor(query.before) };
   const rows = await listAuditLog({ ctx: ctxOf(c), input });
   const last = rows.at(-1);
   return c.json(
     {
       entries: rows.map((r) => ({ ...r, at: iso(r.at)! })),
-      nextBefore: rows.length === input.limit && last ? last.at.getTime() : null,
+      nextBefore: rows.length === input.limit && last ? auditCursorOf(last) : null,
     },
     200,
   );

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { apiKeyScopes, roles, type ApiKeyScope, type Role } from '../../db/schema.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../domain/api-keys/api-keys.js';
-import { listAuditLog } from '../../domain/audit/list.js';
+import { auditCursorOf, listAuditLog, parseAuditCursor } from '../../domain/audit/list.js';
 import { Conflict, Invalid } from '../../domain/errors.js';
 import { changeMemberRole, inviteMember, listMembers, removeMember } from '../../domain/users/members.js';
 import { formatDateTime, t } from '../../i18n/fr.js';
@@ -157,10 +157,8 @@ export const adminPages = new Hono<AppEnv>()
     return c.redirect('/admin/api-keys?ok=revoked', 303);
   })
   .get('/admin/audit', adminOnly, async (c) => {
-    const beforeRaw = Number(c.req.query('before'));
-    const before = Number.isInteger(beforeRaw) && beforeRaw > 0 ? beforeRaw : undefined;
     const limit = 50;
-    const entries = await listAuditLog({ ctx: ctxOf(c), input: { limit, ...(before ? { before } : {}) } });
+    const entries = await listAuditLog({ ctx: ctxOf(c), input: { limit, before: parseAuditCursor(c.req.query('before')) } });
     const last = entries.at(-1);
     return c.html(
       <Layout title={t.audit.title} viewer={await viewerOf(c)} current="/admin/audit">

@@ -21,7 +21,8 @@ function setSessionCookie(c: Context<AppEnv>, token: string) {
     httpOnly: true,
     // Lax: sent on top-level navigation from an emailed link, never on cross-site POSTs.
     sameSite: 'Lax',
-    secure: new URL(c.req.url).protocol === 'https:',
+    // Behind a TLS-terminating proxy the request URL says http: trust the public URL too.
+    secure: new URL(c.req.url).protocol === 'https:' || c.get('deps').publicBaseUrl.startsWith('https:'),
     path: '/',
     maxAge: SESSION_TTL_SECONDS,
   });

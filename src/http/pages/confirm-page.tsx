@@ -33,6 +33,7 @@ function Page(props: { token: string; c: Confirmation; refuse: boolean; done?: '
         {props.done === 'refused' && <Notice kind="ok">{s.refused(brand)}</Notice>}
         {!props.done && state === 'confirmed' && <Notice kind="info">{s.alreadyConfirmed}</Notice>}
         {!props.done && state === 'withdrawn' && <Notice kind="info">{s.alreadyWithdrawn(brand)}</Notice>}
+        {state === 'superseded' && <Notice kind="info">{s.superseded}</Notice>}
         {state === 'pending' && !props.refuse && (
           <form method="post" action={`/confirm/${props.token}`}>
             <p>{s.confirmIntro(brand)}</p>

@@ -38,7 +38,9 @@ export async function viewerOf(c: Context<AppEnv>): Promise<Viewer> {
 export function safeNext(next: string | undefined): string {
   if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
   const url = new URL(next, 'http://local.invalid');
-  return url.origin === 'http://local.invalid' ? url.pathname + url.search : '/';
+  // Check again after normalisation: "/.//evil.example" becomes "//evil.example".
+  if (url.origin !== 'http://local.invalid' || url.pathname.startsWith('//') || url.pathname.includes('\\')) return '/';
+  return url.pathname + url.search;
 }
 
 export function formString(body: Record<string, unknown>, name: string): string {
