@@ -74,8 +74,11 @@ describe('agent console in Chromium', () => {
     await expect(receipt.textContent()).resolves.toContain('marie.dupont@example.com');
     await expect(receipt.textContent()).resolves.toContain('VOC-2026-0042');
     await expect(receipt.textContent()).resolves.toContain('E-mail de confirmation envoyé');
-    // An empty form for the next call, focus back on its first field.
+    // An empty form for the next call, focus back on its first field; same campaign and basis.
     expect(await page.locator('#email').inputValue()).toBe('');
+    expect(await page.locator('#callRef').inputValue()).toBe('');
+    expect(await page.locator('#campaign').inputValue()).toBe('Voyage à Rome');
+    expect(await page.locator('#basis').inputValue()).toBe('inbound_call');
     expect(await page.locator('input[type=radio]:checked').count()).toBe(0);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('phone');
     await screenshot(page, 'agent-console-receipt');

@@ -202,7 +202,9 @@ export const agentConsole = new Hono<AppEnv>()
         evidence: { via: 'console', ip: c.get('deps').clientIp(c) ?? '', userAgent: (c.req.header('user-agent') ?? '').slice(0, 300) },
       });
       // Post/Redirect/Get: a reload never records the call twice (and the idempotency key backs that up).
-      return c.redirect(`/agent?receipt=${result.body.call.id}&mail=${result.body.confirmationEmail}`, 303);
+      // The next call is usually on the same campaign and basis: keep those, clear the rest.
+      const next = new URLSearchParams({ receipt: result.body.call.id, mail: result.body.confirmationEmail, campaign: values.campaign ?? '', basis });
+      return c.redirect(`/agent?${next}`, 303);
     } catch (error) {
       if (error instanceof Invalid) return render(c, values, error.issues, 400);
       throw error;
