@@ -11,6 +11,7 @@ import { apiKeysApi } from './http/api/api-keys.js';
 import { auditApi } from './http/api/audit.js';
 import { campaignsApi } from './http/api/campaigns.js';
 import { consentsApi } from './http/api/consents.js';
+import { segmentsApi } from './http/api/segments.js';
 import { apiRouter } from './http/api/openapi.js';
 import { membersApi } from './http/api/members.js';
 import { outboxApi } from './http/api/outbox.js';
@@ -122,7 +123,8 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     .route('/', auditApi)
     .route('/', outboxApi)
     .route('/', campaignsApi)
-    .route('/', consentsApi);
+    .route('/', consentsApi)
+    .route('/', segmentsApi);
   api.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',

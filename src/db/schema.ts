@@ -13,6 +13,7 @@ import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { CompiledEmail } from '../email/artefact.js';
 import type { OutgoingEmail } from '../email/mailer.js';
+import type { SegmentRules } from '../domain/segments/rules.js';
 
 const createdAt = () =>
   integer('created_at', { mode: 'timestamp_ms' })
@@ -434,4 +435,24 @@ export const emailQueue = sqliteTable(
     lastError: text('last_error'),
   },
   (t) => [uniqueIndex('email_queue_key_idx').on(t.idempotencyKey), index('email_queue_due_idx').on(t.sentAt, t.nextAttemptAt)],
+);
+
+/**
+ * A saved audience definition: rules over contact fields, attributes, owner agent, source call
+ * campaign and consent state (src/domain/segments/rules.ts). Evaluated in SQL, never in memory.
+ */
+export const segments = sqliteTable(
+  'segments',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    name: text('name').notNull(),
+    rules: text('rules', { mode: 'json' }).$type<SegmentRules>().notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('segments_workspace_idx').on(t.workspaceId, t.name)],
 );
