@@ -16,14 +16,12 @@ const ConditionSchema = z
   .strict();
 
 // Shape only; field/operator/value combinations are checked by the domain, which names the path.
-const RulesSchema: z.ZodType<SegmentRules> = z.lazy(() =>
-  z
-    .object({
-      match: z.enum(['all', 'any']),
-      conditions: z.array(z.union([ConditionSchema, RulesSchema])).max(50),
-    })
-    .strict(),
-) as z.ZodType<SegmentRules>;
+// Groups nest four levels at most, spelled out (a recursive schema would not fit in OpenAPI).
+function group(depth: number): z.ZodType<SegmentRules> {
+  const item = depth > 1 ? z.union([ConditionSchema, group(depth - 1)]) : ConditionSchema;
+  return z.object({ match: z.enum(['all', 'any']), conditions: z.array(item).max(50) }).strict() as z.ZodType<SegmentRules>;
+}
+const RulesSchema = group(5).openapi('SegmentRules');
 
 const Sample = z.object({ id: z.string(), email: z.string().nullable(), firstName: z.string().nullable(), lastName: z.string().nullable(), sourceCampaign: z.string().nullable() });
 const Audience = z.object({ count: z.number().int().openapi({ description: 'Contacts in the segment who may receive a newsletter now.' }), sample: z.array(Sample) });
