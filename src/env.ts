@@ -57,6 +57,8 @@ function schemaFor(runtime: Runtime) {
     RESEND_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a Svix secret (starts with whsec_)').optional(),
     SIGNING_KEYS: runtime === 'node' ? signingKeysSchema.optional() : signingKeysSchema,
     DEMO: booleanFlag.default(runtime === 'node'),
+    /** Requests per second the sender starts from (Resend's default team limit is 2); response headers then govern. */
+    SEND_RATE: z.coerce.number({ error: 'must be a number' }).positive('must be above 0').max(1000).default(2),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   });
 }

@@ -12,6 +12,8 @@ import { createApp } from './app.js';
 import { migrateDatabase, openDatabase } from './db/node.js';
 import { demoUsers, DEMO_PASSWORD, seedDemo } from './db/seed-demo.js';
 import { createMailQueue } from './email/dispatcher.js';
+import { createSendRunner } from './sending/runner.js';
+import { tokenBucket } from './sending/throttle.js';
 import { outboxMailer } from './email/outbox-mailer.js';
 import { resendMailer } from './email/resend-mailer.js';
 import { EnvError, parseEnv, type SigningKey } from './env.js';
@@ -53,6 +55,19 @@ async function main() {
   const mailer = env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock);
   const signingKeys = env.SIGNING_KEYS ?? localSigningKeys(env.DATABASE_URL);
   const mailQueue = createMailQueue({ db, mailer, clock: systemClock, logger });
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const sendRunner = createSendRunner({
+    db,
+    mailer,
+    clock: systemClock,
+    logger,
+    signingKeys,
+    get publicBaseUrl() {
+      return deps.publicBaseUrl;
+    },
+    throttle: tokenBucket({ ratePerSecond: env.SEND_RATE, clock: systemClock, sleep }),
+    sleep,
+  });
   // Retries and mail left by a previous run; each capture also kicks the queue itself.
   const sweep = setInterval(() => mailQueue.kick(), 15_000);
   sweep.unref();
@@ -63,6 +78,7 @@ async function main() {
     db,
     mailer,
     mailQueue,
+    sendQueue: sendRunner,
     clock: systemClock,
     logger,
     signingKeys,
@@ -93,6 +109,8 @@ async function main() {
     lines.push('  API docs: ' + url + '/api/docs', '');
     console.log(lines.join('\n'));
     logger.info('listening', { url, port: info.port });
+    // Resume sends a previous run left unfinished, and start scheduled ones when due.
+    sendRunner.start();
   });
 
   // Graceful shutdown: stop accepting, let in-flight requests finish, then close the database.
@@ -106,8 +124,10 @@ async function main() {
       process.exit(1);
     }, 10_000);
     force.unref();
-    server.close(() => {
+    server.close(async () => {
       clearInterval(sweep);
+      // Let the batches in flight finish and be marked; the rest resumes at next start.
+      await sendRunner.stop();
       // Send what the last requests queued, then close the database.
       void mailQueue.drain().finally(() => {
         close();

@@ -221,8 +221,54 @@ export const campaigns = sqliteTable(
     createdBy: text('created_by').notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    /** The segment it goes to (chosen when sending or scheduling). */
+    segmentId: text('segment_id'),
+    scheduledAt: integer('scheduled_at', { mode: 'timestamp_ms' }),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    /** Set once every recipient has a row in `sends` (materialisation can resume after a crash). */
+    audienceCompleteAt: integer('audience_complete_at', { mode: 'timestamp_ms' }),
+    /** Why it is paused or failed, in words a marketer can act on. */
+    statusReason: text('status_reason'),
   },
-  (t) => [index('campaigns_workspace_updated_idx').on(t.workspaceId, t.updatedAt)],
+  (t) => [index('campaigns_workspace_updated_idx').on(t.workspaceId, t.updatedAt), index('campaigns_status_idx').on(t.status, t.scheduledAt)],
+);
+
+export const sendStatuses = ['queued', 'claimed', 'sent', 'failed', 'suppressed'] as const;
+export type SendStatus = (typeof sendStatuses)[number];
+
+/**
+ * The send ledger: one row per recipient of a campaign (unique), the durable queue of a send.
+ * Rows are claimed by batches of at most 100 (`batch` is fixed at claim, so a batch retried after
+ * a crash is the same request with the same Idempotency-Key); the recipient's segment and owner
+ * agent are copied here so analytics stay stable when rules or owners change later.
+ */
+export const sends = sqliteTable(
+  'sends',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    workspaceId: text('workspace_id').notNull(),
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    status: text('status', { enum: sendStatuses }).notNull(),
+    batch: integer('batch'),
+    providerId: text('provider_id'),
+    error: text('error'),
+    segmentLabels: text('segment_labels', { mode: 'json' }).$type<string[]>().notNull(),
+    ownerAgentId: text('owner_agent_id'),
+    sourceCampaign: text('source_campaign'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('sends_campaign_contact_idx').on(t.campaignId, t.contactId),
+    index('sends_campaign_status_idx').on(t.campaignId, t.status, t.id),
+    index('sends_campaign_batch_idx').on(t.campaignId, t.batch),
+  ],
 );
 
 /** Purposes every workspace asks about; workspaces may add their own (`partners`…). */

@@ -23,6 +23,8 @@ export interface Services {
   mailer: Mailer;
   /** Platform emails written in the transaction that causes them, sent after commit. */
   mailQueue: MailQueue;
+  /** Starts work on a campaign send (the Node runner, or a Queue message on Workers). */
+  sendQueue: { kick(campaignId: string): void };
   clock: Clock;
   logger: Logger;
   /** JWS keys: the first signs, all verify (rotation). */

@@ -26,10 +26,16 @@ export interface Mailer {
   readonly kind: 'resend' | 'outbox';
   send(email: OutgoingEmail, options?: SendOptions): Promise<{ id: string }>;
   /** At most 100 messages (Resend's batch limit). Ids come back in the order given. */
-  sendBatch(emails: OutgoingEmail[], options?: SendOptions): Promise<{ ids: string[] }>;
+  sendBatch(emails: OutgoingEmail[], options?: SendOptions): Promise<{ ids: string[]; rateLimit?: RateLimitInfo }>;
 }
 
 export const MAX_BATCH = 100;
+
+/** What the provider said about its rate limit (IETF RateLimit headers), when it said it. */
+export interface RateLimitInfo {
+  remaining: number | null;
+  resetSeconds: number | null;
+}
 
 /** A send that failed. `retryable` says whether the same request may succeed later. */
 export class MailerError extends Error {

@@ -20,6 +20,16 @@ function retryAfter(headers: Record<string, string> | null): number | null {
   return Number.isFinite(n) && n >= 0 ? n : null;
 }
 
+function num(raw: string | undefined): number | null {
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/** Resend answers with `ratelimit-remaining` and `ratelimit-reset` (seconds): never hard-code the limit. */
+function rateLimitOf(headers: Record<string, string> | null) {
+  return { remaining: num(headers?.['ratelimit-remaining']), resetSeconds: num(headers?.['ratelimit-reset']) };
+}
+
 function toError(error: { message: string; statusCode: number | null; name: string }, headers: Record<string, string> | null) {
   const status = error.statusCode;
   // 429 and 5xx may succeed later; other 4xx (validation, bad sender) will fail the same way again.
@@ -47,7 +57,7 @@ export function resendMailer(apiKey: string, baseUrl?: string): Mailer {
         options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : undefined,
       );
       if (error) throw toError(error, headers);
-      return { ids: data.data.map((d) => d.id) };
+      return { ids: data.data.map((d) => d.id), rateLimit: rateLimitOf(headers) };
     },
   };
 }

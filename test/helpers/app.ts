@@ -7,6 +7,8 @@ import { createApp } from '../../src/app.js';
 import type { Db } from '../../src/db/client.js';
 import type { Role } from '../../src/db/schema.js';
 import { createMailQueue } from '../../src/email/dispatcher.js';
+import { createSendRunner } from '../../src/sending/runner.js';
+import { tokenBucket } from '../../src/sending/throttle.js';
 import { outboxMailer } from '../../src/email/outbox-mailer.js';
 import type { Mailer } from '../../src/email/mailer.js';
 import type { SigningKey } from '../../src/env.js';
@@ -23,13 +25,28 @@ export async function createTestApp(options: { mailer?: (db: Db) => Mailer; sign
   const clock = fixedClock(new Date('2026-11-22T09:00:00Z'));
   const mailer = options.mailer ? options.mailer(database.db) : outboxMailer(database.db, clock);
   const logger = options.logger ?? silentLogger;
+  const signingKeys = options.signingKeys ?? testKeys;
+  // Sends run for real against the mailer; waits (throttle, backoff) are skipped in tests.
+  const sendRunner = createSendRunner({
+    db: database.db,
+    mailer,
+    clock,
+    logger,
+    signingKeys,
+    get publicBaseUrl() {
+      return deps.publicBaseUrl;
+    },
+    throttle: tokenBucket({ ratePerSecond: 1000, clock, sleep: async () => {} }),
+    sleep: async () => {},
+  });
   const deps = {
     db: database.db,
     mailer,
     mailQueue: createMailQueue({ db: database.db, mailer, clock, logger }),
+    sendQueue: sendRunner,
     clock,
     logger,
-    signingKeys: options.signingKeys ?? testKeys,
+    signingKeys,
     publicBaseUrl: BASE,
     runtime: 'node' as const,
     // Tests name the caller's address with a header, as a proxy would.
@@ -51,6 +68,7 @@ export async function createTestApp(options: { mailer?: (db: Db) => Mailer; sign
     // Queued platform emails are sent before the caller looks at the outbox, as they would be
     // a moment after the response in production.
     return Promise.resolve(app.request(`${BASE}${path}`, { ...init, headers, body })).then(async (res) => {
+      await sendRunner.idle();
       await deps.mailQueue.drain();
       return res;
     });
@@ -89,7 +107,7 @@ export async function createTestApp(options: { mailer?: (db: Db) => Mailer; sign
     return parts.join('\n');
   }
 
-  return { app, deps, db: database.db, client: database.client, clock, request, login, workspaceWithTeam, dumpDatabase, dispose: database.dispose };
+  return { app, deps, sendRunner, db: database.db, client: database.client, clock, request, login, workspaceWithTeam, dumpDatabase, dispose: database.dispose };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

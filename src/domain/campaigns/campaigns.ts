@@ -71,6 +71,12 @@ export async function createCampaign({
     createdBy: actorId(ctx),
     createdAt: now,
     updatedAt: now,
+    segmentId: null,
+    scheduledAt: null,
+    startedAt: null,
+    finishedAt: null,
+    audienceCompleteAt: null,
+    statusReason: null,
   };
   await ctx.db.transaction(async (tx) => {
     await tx.insert(campaigns).values(row);

@@ -1,6 +1,7 @@
 import { campaignStatuses } from '../../db/schema.js';
 import { createCampaign, deleteCampaign, getCampaign, listCampaigns, updateCampaign, type Campaign } from '../../domain/campaigns/campaigns.js';
 import { previewCampaign, previewContent, testSendCampaign } from '../../domain/campaigns/preview.js';
+import { campaignProgress, cancelCampaign, pauseCampaign, resumeCampaign, scheduleCampaign, sendCampaign } from '../../domain/campaigns/lifecycle.js';
 import { BODY_MAX, PREHEADER_MAX, SUBJECT_MAX } from '../../email/compile.js';
 import { starterTemplates } from '../../email/templates.generated.js';
 import { ctxOf } from '../context.js';
@@ -9,6 +10,7 @@ import { apiRouter, defineRoute, Id, iso, IsoDate, json, jsonBody, z } from './o
 const read = { roles: ['admin', 'marketer'], scopes: ['campaigns:read', 'campaigns:write'] } as const;
 const write = { roles: ['admin', 'marketer'], scopes: ['campaigns:write'] } as const;
 const anyError = json(z.object({ error: z.any() }), 'See the error envelope.');
+const IdParam = z.object({ id: Id('cmp_2b9e…') });
 
 // Lengths here are generous transport limits; the compiler applies the precise rules and names the line.
 const Content = {
@@ -44,6 +46,11 @@ const CampaignSchema = z
     version: z.number().int(),
     fields: z.array(z.string()).openapi({ description: 'Merge fields the content uses.' }),
     links: z.number().int().openapi({ description: 'Links written in the body (click-trackable).' }),
+    segmentId: z.string().nullable(),
+    scheduledAt: IsoDate.nullable(),
+    startedAt: IsoDate.nullable(),
+    finishedAt: IsoDate.nullable(),
+    statusReason: z.string().nullable().openapi({ description: 'Why it is paused or failed.' }),
     createdAt: IsoDate,
     updatedAt: IsoDate,
   })
@@ -60,15 +67,81 @@ const campaignJson = (c: Campaign) => ({
   version: c.version,
   fields: c.compiled.fields,
   links: c.compiled.links.length,
+  segmentId: c.segmentId,
+  scheduledAt: iso(c.scheduledAt),
+  startedAt: iso(c.startedAt),
+  finishedAt: iso(c.finishedAt),
+  statusReason: c.statusReason,
   createdAt: iso(c.createdAt)!,
   updatedAt: iso(c.updatedAt)!,
+});
+
+const Progress = z
+  .object({
+    status: z.enum(campaignStatuses),
+    statusReason: z.string().nullable(),
+    total: z.number().int(),
+    queued: z.number().int(),
+    sending: z.number().int(),
+    sent: z.number().int(),
+    failed: z.number().int(),
+    suppressed: z.number().int().openapi({ description: 'Withdrew, lost confirmation or were erased between the start and their batch.' }),
+    audienceComplete: z.boolean(),
+  })
+  .openapi('CampaignProgress');
+
+const changed = { 200: json(CampaignSchema, 'The campaign after the change.'), 404: anyError, 409: anyError };
+const lifecycle = (path: string, summary: string, description: string) =>
+  defineRoute({
+    method: 'post',
+    path: `/campaigns/{id}/${path}`,
+    tags: ['Campaigns'],
+    summary,
+    description: `${description} 409 when the campaign is not in a state this applies to.`,
+    access: write,
+    request: { params: IdParam },
+    responses: changed,
+  });
+
+const sendRoute = defineRoute({
+  method: 'post',
+  path: '/campaigns/{id}/send',
+  tags: ['Campaigns'],
+  summary: 'Send now to a segment',
+  description:
+    'Freezes the compiled version and sends to the segment’s audience (newsletter consent granted, and confirmed where required), in batches of 100 through the send ledger. 409 when not a draft or scheduled, or the audience is empty.',
+  access: write,
+  request: { params: IdParam, body: jsonBody(z.object({ segmentId: Id('seg_…') }).strict()) },
+  responses: changed,
+});
+const scheduleRoute = defineRoute({
+  method: 'post',
+  path: '/campaigns/{id}/schedule',
+  tags: ['Campaigns'],
+  summary: 'Schedule for later',
+  description: 'Sends at `at` (ISO 8601, in the future) to the segment. 409 when not a draft or scheduled.',
+  access: write,
+  request: { params: IdParam, body: jsonBody(z.object({ segmentId: Id('seg_…'), at: z.iso.datetime({ offset: true }) }).strict()) },
+  responses: changed,
+});
+const pauseRoute = lifecycle('pause', 'Pause', 'The batch in flight finishes; nothing more goes until resumed.');
+const resumeRoute = lifecycle('resume', 'Resume', 'Carries on where it stopped (or back to its schedule if it had not started).');
+const cancelRoute = lifecycle('cancel', 'Cancel', 'What is sent stays sent; nothing more goes.');
+
+const progressRoute = defineRoute({
+  method: 'get',
+  path: '/campaigns/{id}/progress',
+  tags: ['Campaigns'],
+  summary: 'Live progress of a send',
+  access: read,
+  request: { params: IdParam },
+  responses: { 200: json(Progress, 'Counts from the send ledger.'), 404: anyError },
 });
 
 const Rendered = z
   .object({ subject: z.string(), preheader: z.string(), html: z.string(), text: z.string(), fields: z.array(z.string()) })
   .openapi('RenderedEmail');
 
-const IdParam = z.object({ id: Id('cmp_2b9e…') });
 
 const templatesRoute = defineRoute({
   method: 'get',
@@ -185,6 +258,15 @@ const testSendRoute = defineRoute({
 });
 
 export const campaignsApi = apiRouter()
+  .openapi(sendRoute, async (c) => c.json(campaignJson(await sendCampaign({ ctx: ctxOf(c), input: { ...c.req.valid('param'), ...c.req.valid('json') } })), 200))
+  .openapi(scheduleRoute, async (c) => {
+    const body = c.req.valid('json');
+    return c.json(campaignJson(await scheduleCampaign({ ctx: ctxOf(c), input: { ...c.req.valid('param'), segmentId: body.segmentId, at: new Date(body.at) } })), 200);
+  })
+  .openapi(pauseRoute, async (c) => c.json(campaignJson(await pauseCampaign({ ctx: ctxOf(c), input: c.req.valid('param') })), 200))
+  .openapi(resumeRoute, async (c) => c.json(campaignJson(await resumeCampaign({ ctx: ctxOf(c), input: c.req.valid('param') })), 200))
+  .openapi(cancelRoute, async (c) => c.json(campaignJson(await cancelCampaign({ ctx: ctxOf(c), input: c.req.valid('param') })), 200))
+  .openapi(progressRoute, async (c) => c.json(await campaignProgress({ ctx: ctxOf(c), input: c.req.valid('param') }), 200))
   .openapi(templatesRoute, (c) => c.json({ templates: starterTemplates.map((t) => ({ ...t })) }, 200))
   .openapi(listRoute, async (c) => c.json({ campaigns: (await listCampaigns({ ctx: ctxOf(c) })).map(campaignJson) }, 200))
   .openapi(previewUnsavedRoute, async (c) => c.json(await previewContent({ ctx: ctxOf(c), input: c.req.valid('json') }), 200))

@@ -1,0 +1,169 @@
+/**
+ * Sends one campaign, batch after batch, from the ledger (ledger.ts) until nothing is queued, the
+ * campaign is paused or cancelled, or too many batches in a row fail. Knows only the database,
+ * the Mailer and a throttle (listmonk's manager does the same with its Store and Messenger).
+ *
+ * Each batch goes out as one Resend batch request with `Idempotency-Key: <campaign>:<batch>`;
+ * a retry (429, 5xx, timeout, crash) repeats exactly that request, so nobody is mailed twice.
+ */
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { campaigns, sends } from '../db/schema.js';
+import { signToken } from '../domain/auth/tokens.js';
+import { recipientsForContacts } from '../domain/contacts/recipient.js';
+import type { SigningKey } from '../env.js';
+import { brandOf } from '../email/brand.js';
+import { formatAddress, MailerError, type Mailer, type OutgoingEmail } from '../email/mailer.js';
+import { renderEmail } from '../email/render.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { getWorkspace, type Workspace } from '../domain/workspaces/workspaces.js';
+import { claimBatch, markFailed, markSent, materialise, unfinishedBatch } from './ledger.js';
+import type { Throttle } from './throttle.js';
+
+export interface SenderDeps {
+  db: Db;
+  mailer: Mailer;
+  clock: Clock;
+  logger: Logger;
+  signingKeys: SigningKey[];
+  publicBaseUrl: string;
+  throttle: Throttle;
+  sleep(ms: number): Promise<void>;
+  /** Retries of one batch on 429/5xx before it counts as a failed batch. */
+  maxAttempts?: number;
+  /** Failed batches in a row before the campaign is paused (and says why). */
+  maxConsecutiveFailures?: number;
+}
+
+/** Links in every newsletter that must work forever (RFC 8058: no expiry for unsubscribe). */
+export async function recipientLinks(deps: Pick<SenderDeps, 'signingKeys' | 'clock' | 'publicBaseUrl'>, ws: Workspace, campaignId: string, contactId: string) {
+  const claims = { sub: contactId, wid: ws.id, cid: campaignId };
+  const unsubscribe = await signToken(deps.signingKeys, deps.clock, 'unsubscribe', claims, null);
+  const preferences = await signToken(deps.signingKeys, deps.clock, 'preferences', claims, null);
+  const domain = ws.senderEmail.split('@')[1] ?? 'localhost';
+  return {
+    unsubscribeUrl: `${deps.publicBaseUrl}/u/${unsubscribe}`,
+    preferencesUrl: `${deps.publicBaseUrl}/p/${preferences}`,
+    stopTrackingUrl: `${deps.publicBaseUrl}/p/${preferences}?stop=opens`,
+    // RFC 2369: a mailto: alternative; the token travels in the subject (a JWS is too long for a local part).
+    mailto: `mailto:unsubscribe@${domain}?subject=${encodeURIComponent(`unsubscribe ${unsubscribe}`)}`,
+  };
+}
+
+async function buildBatch(deps: SenderDeps, campaign: typeof campaigns.$inferSelect, ws: Workspace, sendIds: number[], batch: number) {
+  const rows = await deps.db.select({ id: sends.id, contactId: sends.contactId }).from(sends).where(inArray(sends.id, sendIds));
+  const recipients = await recipientsForContacts(deps.db, ws.id, rows.map((r) => r.contactId));
+  const brand = brandOf(ws);
+  const messages: OutgoingEmail[] = [];
+  const ids: number[] = [];
+  const gone: number[] = [];
+  for (const row of rows.sort((a, b) => a.id - b.id)) {
+    const recipient = recipients.get(row.contactId);
+    if (!recipient) {
+      gone.push(row.id);
+      continue;
+    }
+    const links = await recipientLinks(deps, ws, campaign.id, row.contactId);
+    const email = renderEmail(campaign.compiled, recipient, links, { brand });
+    messages.push({
+      from: formatAddress(ws.senderName, ws.senderEmail),
+      to: recipient.email,
+      ...(ws.replyTo ? { replyTo: ws.replyTo } : {}),
+      subject: email.subject,
+      html: email.html,
+      text: email.text,
+      headers: {
+        // RFC 2369 + RFC 8058: one-click unsubscribe, honoured by Gmail and Yahoo.
+        'List-Unsubscribe': `<${links.unsubscribeUrl}>, <${links.mailto}>`,
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
+      tags: { campaign: campaign.id, batch: String(batch) },
+      workspaceId: ws.id,
+    });
+    ids.push(row.id);
+  }
+  return { messages, ids, gone };
+}
+
+export type SendOutcome = 'sent' | 'paused' | 'cancelled' | 'stopped' | 'not_sending';
+
+/**
+ * Works on a campaign in status `sending` until it is done, paused or cancelled (re-read before
+ * every batch), or `shouldStop()` says the process is shutting down.
+ */
+export async function runCampaign(deps: SenderDeps, campaignId: string, shouldStop: () => boolean = () => false): Promise<SendOutcome> {
+  const maxAttempts = deps.maxAttempts ?? 6;
+  const maxFailures = deps.maxConsecutiveFailures ?? 5;
+  let consecutiveFailures = 0;
+  let attempts = 0;
+  for (;;) {
+    if (shouldStop()) return 'stopped';
+    const campaign = await deps.db.query.campaigns.findFirst({ where: eq(campaigns.id, campaignId) });
+    if (!campaign) return 'not_sending';
+    if (campaign.status !== 'sending') return campaign.status === 'paused' ? 'paused' : campaign.status === 'cancelled' ? 'cancelled' : 'not_sending';
+    const ws = await getWorkspace({ ctx: { db: deps.db, workspaceId: campaign.workspaceId } });
+
+    if (!campaign.audienceCompleteAt) {
+      const segment = campaign.segmentId ? await deps.db.query.segments.findFirst({ where: (s, { eq: is }) => is(s.id, campaign.segmentId!) }) : undefined;
+      if (!segment) {
+        await setStatus(deps, campaignId, 'failed', 'Le segment de cette campagne a été supprimé avant l’envoi.');
+        return 'not_sending';
+      }
+      await materialise(deps.db, deps.clock, campaign, segment);
+      continue;
+    }
+
+    const claimed = (await unfinishedBatch(deps.db, campaignId)) ?? (await claimBatch(deps.db, campaignId));
+    if (!claimed) {
+      await deps.db
+        .update(campaigns)
+        .set({ status: 'sent', finishedAt: deps.clock.now(), statusReason: null })
+        .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, 'sending')));
+      deps.logger.info('campaign sent', { campaignId });
+      return 'sent';
+    }
+
+    const { messages, ids, gone } = await buildBatch(deps, campaign, ws, claimed.sendIds, claimed.batch);
+    if (gone.length) await markFailed(deps.db, gone, 'recipient erased before sending');
+    if (messages.length === 0) continue;
+
+    await deps.throttle.take();
+    try {
+      const { ids: providerIds, rateLimit } = await deps.mailer.sendBatch(messages, { idempotencyKey: `${campaignId}:${claimed.batch}` });
+      deps.throttle.observe(rateLimit);
+      await markSent(deps.db, ids, providerIds, deps.clock.now());
+      consecutiveFailures = 0;
+      attempts = 0;
+    } catch (error) {
+      const retryable = !(error instanceof MailerError) || error.retryable;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (retryable && ++attempts < maxAttempts) {
+        // Exponential backoff with full jitter, never sooner than the provider asked.
+        const asked = error instanceof MailerError && error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : 0;
+        const backoff = Math.random() * Math.min(30_000, 500 * 2 ** attempts);
+        deps.throttle.holdFor(Math.max(asked, backoff));
+        deps.logger.warn('batch will be retried', { campaignId, batch: claimed.batch, attempts, reason });
+        continue;
+      }
+      attempts = 0;
+      if (!retryable) {
+        // The provider refused these messages as invalid: retrying would fail the same way.
+        await markFailed(deps.db, ids, reason);
+      }
+      if (++consecutiveFailures >= maxFailures) {
+        await setStatus(deps, campaignId, 'paused', `Envoi suspendu après ${consecutiveFailures} lots en échec de suite : ${reason}`);
+        deps.logger.error('campaign paused after failures', { campaignId, reason });
+        return 'paused';
+      }
+    }
+  }
+}
+
+async function setStatus(deps: Pick<SenderDeps, 'db' | 'clock'>, campaignId: string, status: 'paused' | 'failed', reason: string) {
+  await deps.db
+    .update(campaigns)
+    .set({ status, statusReason: reason, ...(status === 'failed' ? { finishedAt: deps.clock.now() } : {}) })
+    .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, 'sending')));
+}
+
