@@ -37,10 +37,18 @@ export interface SenderDeps {
 }
 
 /** Links in every newsletter that must work forever (RFC 8058: no expiry for unsubscribe). */
-export async function recipientLinks(deps: Pick<SenderDeps, 'signingKeys' | 'clock' | 'publicBaseUrl'>, ws: Workspace, campaignId: string, contactId: string) {
-  const claims = { sub: contactId, wid: ws.id, cid: campaignId };
-  const unsubscribe = await signToken(deps.signingKeys, deps.clock, 'unsubscribe', claims, null);
-  const preferences = await signToken(deps.signingKeys, deps.clock, 'preferences', claims, null);
+export async function recipientLinks(
+  deps: Pick<SenderDeps, 'signingKeys' | 'clock' | 'publicBaseUrl'>,
+  ws: Workspace,
+  campaign: { id: string; startedAt: Date | null },
+  contactId: string,
+) {
+  const claims = { sub: contactId, wid: ws.id, cid: campaign.id };
+  // Issued "at the start of the send": a batch resent after a crash is byte-for-byte the same
+  // request, as its Idempotency-Key promises the provider.
+  const issuedAt = campaign.startedAt ?? new Date(0);
+  const unsubscribe = await signToken(deps.signingKeys, deps.clock, 'unsubscribe', claims, null, issuedAt);
+  const preferences = await signToken(deps.signingKeys, deps.clock, 'preferences', claims, null, issuedAt);
   const domain = ws.senderEmail.split('@')[1] ?? 'localhost';
   return {
     unsubscribeUrl: `${deps.publicBaseUrl}/u/${unsubscribe}`,
@@ -64,7 +72,7 @@ async function buildBatch(deps: SenderDeps, campaign: typeof campaigns.$inferSel
       gone.push(row.id);
       continue;
     }
-    const links = await recipientLinks(deps, ws, campaign.id, row.contactId);
+    const links = await recipientLinks(deps, ws, campaign, row.contactId);
     const email = renderEmail(campaign.compiled, recipient, links, { brand });
     messages.push({
       from: formatAddress(ws.senderName, ws.senderEmail),

@@ -20,13 +20,20 @@ import { makeUser, makeWorkspace, TEST_PASSWORD, type TestUser } from './factori
 export const BASE = 'http://localhost';
 export const testKeys: SigningKey[] = [{ kid: 'test-1', secret: 'test-secret-0123456789-abcdefghijklmnop' }];
 
-export async function createTestApp(options: { mailer?: (db: Db) => Mailer; signingKeys?: SigningKey[]; logger?: Logger } = {}) {
+export async function createTestApp(
+  options: { mailer?: (db: Db) => Mailer; signingKeys?: SigningKey[]; logger?: Logger; sleep?: (ms: number) => Promise<void>; ratePerSecond?: number } = {},
+) {
   const database = await createTestDb();
   const clock = fixedClock(new Date('2026-11-22T09:00:00Z'));
   const mailer = options.mailer ? options.mailer(database.db) : outboxMailer(database.db, clock);
   const logger = options.logger ?? silentLogger;
   const signingKeys = options.signingKeys ?? testKeys;
-  // Sends run for real against the mailer; waits (throttle, backoff) are skipped in tests.
+  // Simulated time: waiting (throttle, backoff) moves the test clock instead of the real one.
+  const sleep = async (ms: number) => {
+    await options.sleep?.(ms);
+    clock.advance(ms);
+  };
+  // Sends run for real against the mailer.
   const sendRunner = createSendRunner({
     db: database.db,
     mailer,
@@ -36,8 +43,8 @@ export async function createTestApp(options: { mailer?: (db: Db) => Mailer; sign
     get publicBaseUrl() {
       return deps.publicBaseUrl;
     },
-    throttle: tokenBucket({ ratePerSecond: 1000, clock, sleep: async () => {} }),
-    sleep: async () => {},
+    throttle: tokenBucket({ ratePerSecond: options.ratePerSecond ?? 1000, clock, sleep }),
+    sleep,
   });
   const deps = {
     db: database.db,

@@ -4,6 +4,7 @@
  * here), and programmable failures (429 with retry-after, 5xx, 422). Driven through the real
  * `resend` SDK by pointing its baseUrl here.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -69,9 +70,10 @@ export async function startFakeResend(): Promise<FakeResend> {
     if (req.url === '/emails/batch' && emails.length > 100) {
       return send(422, { statusCode: 422, name: 'validation_error', message: 'The `emails` array must contain at most 100 items.' });
     }
+    const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex');
     if (idempotencyKey && replays.has(idempotencyKey)) {
       const previous = replays.get(idempotencyKey)!;
-      const sameBody = previous.split('|')[0] === JSON.stringify(body).length.toString();
+      const sameBody = previous.split('|')[0] === digest;
       if (!sameBody) return send(409, { statusCode: 409, name: 'invalid_idempotent_request', message: 'Same idempotency key, different payload.' });
       return send(200, JSON.parse(previous.slice(previous.indexOf('|') + 1)));
     }
@@ -81,7 +83,7 @@ export async function startFakeResend(): Promise<FakeResend> {
       return id;
     });
     const answer = req.url === '/emails/batch' ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
-    if (idempotencyKey) replays.set(idempotencyKey, `${JSON.stringify(body).length}|${JSON.stringify(answer)}`);
+    if (idempotencyKey) replays.set(idempotencyKey, `${digest}|${JSON.stringify(answer)}`);
     send(200, answer, { 'ratelimit-limit': '10', 'ratelimit-remaining': '9', 'ratelimit-reset': '1' });
   });
 

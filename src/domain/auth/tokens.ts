@@ -19,10 +19,12 @@ export async function signToken(
   purpose: TokenPurpose,
   claims: JWTPayload & { sub: string },
   ttlSeconds: number | null,
+  /** Fixed issue time, for tokens that must come out identical each time (a resent batch). */
+  issuedAt?: Date,
 ): Promise<string> {
   const key = keys[0];
   if (!key) throw new Error('no signing key configured');
-  const now = Math.floor(clock.now().getTime() / 1000);
+  const now = Math.floor((issuedAt ?? clock.now()).getTime() / 1000);
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', kid: key.kid })
     .setIssuer(ISSUER)

@@ -45,7 +45,7 @@ export async function recipientsForContacts(db: DbOrTx, workspaceId: string, ids
     .leftJoin(users, eq(users.id, contacts.ownerAgentId))
     .where(and(eq(contacts.workspaceId, workspaceId), inArray(contacts.id, ids), isNull(contacts.erasedAt)));
   const latest = db
-    .select({ contactId: consentEvents.contactId, seq: max(consentEvents.seq).as('seq') })
+    .select({ contactId: consentEvents.contactId, lastSeq: max(consentEvents.seq).as('last_seq') })
     .from(consentEvents)
     .where(and(inArray(consentEvents.contactId, ids), eq(consentEvents.purpose, 'newsletter'), eq(consentEvents.action, 'granted')))
     .groupBy(consentEvents.contactId)
@@ -53,7 +53,7 @@ export async function recipientsForContacts(db: DbOrTx, workspaceId: string, ids
   const grants = await db
     .select({ contactId: consentEvents.contactId, occurredAt: consentEvents.occurredAt, agentName: users.name })
     .from(consentEvents)
-    .innerJoin(latest, and(eq(latest.contactId, consentEvents.contactId), eq(latest.seq, consentEvents.seq)))
+    .innerJoin(latest, and(eq(latest.contactId, consentEvents.contactId), eq(latest.lastSeq, consentEvents.seq)))
     .leftJoin(calls, eq(calls.id, consentEvents.callId))
     .leftJoin(users, eq(users.id, calls.agentId))
     .where(eq(consentEvents.workspaceId, workspaceId));
