@@ -114,7 +114,7 @@ export async function createTestApp(
     return parts.join('\n');
   }
 
-  return { app, deps, sendRunner, db: database.db, client: database.client, clock, request, login, workspaceWithTeam, dumpDatabase, dispose: database.dispose };
+  return { app, deps, sendRunner, url: database.url, db: database.db, client: database.client, clock, request, login, workspaceWithTeam, dumpDatabase, dispose: database.dispose };
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

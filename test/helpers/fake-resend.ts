@@ -44,7 +44,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
-export async function startFakeResend(): Promise<FakeResend> {
+export async function startFakeResend(opts: { delayMs?: number } = {}): Promise<FakeResend> {
   const delivered: ReceivedEmail[] = [];
   const requests: ReceivedRequest[] = [];
   const replays = new Map<string, string>();
@@ -60,6 +60,8 @@ export async function startFakeResend(): Promise<FakeResend> {
       return send(404, { statusCode: 404, name: 'not_found', message: 'Not found' });
     }
     const body = (await readJson(req)) as ReceivedEmail | ReceivedEmail[];
+    // A provider takes a moment: long enough for a crash to land between "accepted" and "marked".
+    if (opts.delayMs) await new Promise((resolve) => setTimeout(resolve, opts.delayMs));
     const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
     const emails = Array.isArray(body) ? body : [body];
     requests.push({ path: req.url, idempotencyKey, authorization: req.headers.authorization, emails });
