@@ -33,6 +33,8 @@ export interface FakeResend {
   /** Every accepted email (idempotent replays are not counted twice). */
   delivered: ReceivedEmail[];
   requests: ReceivedRequest[];
+  /** When the first and the last accepted request arrived (ms since epoch). */
+  window: { first: number; last: number };
   /** The next N requests fail with this answer. */
   failNext(failure: Failure, times?: number): void;
   close(): Promise<void>;
@@ -44,11 +46,22 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
-export async function startFakeResend(opts: { delayMs?: number } = {}): Promise<FakeResend> {
+export interface FakeResendOptions {
+  /** Answer after this long, like a real provider. */
+  delayMs?: number;
+  /** Enforce Resend's per-team rate limit: more requests than this in a second get a 429. */
+  requestsPerSecond?: number;
+  /** Keep only recipients, not bodies (benchmarks send hundreds of thousands). */
+  keepBodies?: boolean;
+}
+
+export async function startFakeResend(opts: FakeResendOptions = {}): Promise<FakeResend> {
   const delivered: ReceivedEmail[] = [];
   const requests: ReceivedRequest[] = [];
   const replays = new Map<string, string>();
   const failures: Failure[] = [];
+  const recent: number[] = [];
+  const window = { first: 0, last: 0 };
   let seq = 0;
 
   const server: Server = createServer(async (req, res) => {
@@ -60,11 +73,20 @@ export async function startFakeResend(opts: { delayMs?: number } = {}): Promise<
       return send(404, { statusCode: 404, name: 'not_found', message: 'Not found' });
     }
     const body = (await readJson(req)) as ReceivedEmail | ReceivedEmail[];
+    if (opts.requestsPerSecond) {
+      const now = Date.now();
+      while (recent.length && recent[0]! <= now - 1000) recent.shift();
+      if (recent.length >= opts.requestsPerSecond) {
+        const reset = Math.max(1, Math.ceil((recent[0]! + 1000 - now) / 1000));
+        return send(429, { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests' }, { 'retry-after': String(reset), 'ratelimit-limit': String(opts.requestsPerSecond), 'ratelimit-remaining': '0', 'ratelimit-reset': String(reset) });
+      }
+      recent.push(now);
+    }
     // A provider takes a moment: long enough for a crash to land between "accepted" and "marked".
     if (opts.delayMs) await new Promise((resolve) => setTimeout(resolve, opts.delayMs));
     const idempotencyKey = req.headers['idempotency-key'] as string | undefined;
     const emails = Array.isArray(body) ? body : [body];
-    requests.push({ path: req.url, idempotencyKey, authorization: req.headers.authorization, emails });
+    requests.push({ path: req.url, idempotencyKey, authorization: req.headers.authorization, emails: opts.keepBodies === false ? [] : emails });
 
     const failure = failures.shift();
     if (failure) return send(failure.status, { statusCode: failure.status, name: failure.name, message: failure.message }, failure.headers);
@@ -79,14 +101,17 @@ export async function startFakeResend(opts: { delayMs?: number } = {}): Promise<
       if (!sameBody) return send(409, { statusCode: 409, name: 'invalid_idempotent_request', message: 'Same idempotency key, different payload.' });
       return send(200, JSON.parse(previous.slice(previous.indexOf('|') + 1)));
     }
+    window.first ||= Date.now();
+    window.last = Date.now();
     const ids = emails.map((e) => {
       const id = `fake-${++seq}`;
-      delivered.push({ ...e, id });
+      delivered.push(opts.keepBodies === false ? { id, from: e.from, to: e.to, subject: '' } : { ...e, id });
       return id;
     });
     const answer = req.url === '/emails/batch' ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
     if (idempotencyKey) replays.set(idempotencyKey, `${digest}|${JSON.stringify(answer)}`);
-    send(200, answer, { 'ratelimit-limit': '10', 'ratelimit-remaining': '9', 'ratelimit-reset': '1' });
+    const limit = opts.requestsPerSecond ?? 10;
+    send(200, answer, { 'ratelimit-limit': String(limit), 'ratelimit-remaining': String(Math.max(0, limit - recent.length)), 'ratelimit-reset': '1' });
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -95,6 +120,7 @@ export async function startFakeResend(opts: { delayMs?: number } = {}): Promise<
     url: `http://127.0.0.1:${port}`,
     delivered,
     requests,
+    window,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
     },

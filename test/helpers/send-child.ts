@@ -1,7 +1,7 @@
 /**
  * A sender process for the crash-safety test: works on one campaign of an embedded database
  * against a (fake) Resend, until done. The test kills it with SIGKILL at random moments.
- * Usage: tsx test/helpers/send-child.ts <database url> <campaign id> <resend base url>
+ * Usage: tsx test/helpers/send-child.ts <database url> <campaign id> <resend base url> [requests/s]
  */
 import { openDatabase } from '../../src/db/node.js';
 import { resendMailer } from '../../src/email/resend-mailer.js';
@@ -11,7 +11,7 @@ import { runCampaign } from '../../src/sending/sender.js';
 import { tokenBucket } from '../../src/sending/throttle.js';
 import { testKeys } from './app.js';
 
-const [url, campaignId, resendUrl] = process.argv.slice(2);
+const [url, campaignId, resendUrl, rate] = process.argv.slice(2);
 if (!url || !campaignId || !resendUrl) throw new Error('usage: send-child <database url> <campaign id> <resend url>');
 const { db, close } = await openDatabase(url);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -22,8 +22,9 @@ const outcome = await runCampaign({
   logger: silentLogger,
   signingKeys: testKeys,
   publicBaseUrl: 'http://localhost',
-  throttle: tokenBucket({ ratePerSecond: 1000, clock: systemClock, sleep }),
+  throttle: tokenBucket({ ratePerSecond: Number(rate ?? 1000), clock: systemClock, sleep }),
   sleep,
 }, campaignId);
 close();
-console.log(`done ${outcome}`);
+// Peak resident memory, for the memory benchmark (kilobytes on Linux).
+console.log(`done ${outcome} maxrss=${process.resourceUsage().maxRSS}`);

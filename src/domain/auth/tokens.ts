@@ -13,6 +13,20 @@ export type TokenPurpose = 'session' | 'invite' | 'confirm' | 'unsubscribe' | 'p
 const ISSUER = 'consent-newsletter';
 const encoder = new TextEncoder();
 
+/**
+ * Imported HMAC keys, by secret. Importing costs more than signing, and a campaign signs two
+ * tokens per recipient: import each key once per process.
+ */
+const imported = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = imported.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    imported.set(secret, key);
+  }
+  return key;
+}
+
 export async function signToken(
   keys: SigningKey[],
   clock: Clock,
@@ -31,7 +45,7 @@ export async function signToken(
     .setAudience(purpose)
     .setIssuedAt(now);
   if (ttlSeconds !== null) jwt.setExpirationTime(now + ttlSeconds);
-  return jwt.sign(encoder.encode(key.secret));
+  return jwt.sign(await hmacKey(key.secret));
 }
 
 /** Returns the payload, or null for anything not valid for this purpose (tampered, expired, unknown key). */
@@ -44,10 +58,10 @@ export async function verifyToken(
   try {
     const { payload } = await jwtVerify(
       token,
-      (header) => {
+      async (header) => {
         const key = keys.find((k) => k.kid === header.kid);
         if (!key) throw new errors.JWKSNoMatchingKey();
-        return encoder.encode(key.secret);
+        return hmacKey(key.secret);
       },
       {
         algorithms: ['HS256'],
