@@ -8,7 +8,7 @@
  *  - a batch claimed but not marked (crash mid-send) is sent again with the same number, hence
  *    the same Idempotency-Key: the provider sends it once.
  */
-import { and, asc, count, eq, inArray, isNotNull, isNull, max, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNotNull, isNull, max, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { campaigns, consentState, contacts, sends, workspaces, type SendStatus } from '../db/schema.js';
 import { streamAudience, type Segment } from '../domain/segments/segments.js';
@@ -58,12 +58,15 @@ export async function materialise(db: Db, clock: Clock, campaign: { id: string; 
   return added;
 }
 
-/** A batch claimed earlier and never marked (the process stopped mid-send), to send again as is. */
-export async function unfinishedBatch(db: Db, campaignId: string): Promise<{ batch: number; sendIds: number[] } | null> {
+/**
+ * A batch claimed earlier and never marked (the process stopped mid-send, or its retries ran
+ * out), to send again as is, other than those this process has in flight.
+ */
+export async function unfinishedBatch(db: Db, campaignId: string, inFlight: number[] = []): Promise<{ batch: number; sendIds: number[] } | null> {
   const rows = await db
     .select({ id: sends.id, batch: sends.batch })
     .from(sends)
-    .where(and(eq(sends.campaignId, campaignId), eq(sends.status, 'claimed')))
+    .where(and(eq(sends.campaignId, campaignId), eq(sends.status, 'claimed'), inFlight.length ? notInArray(sends.batch, inFlight) : undefined))
     .orderBy(asc(sends.batch), asc(sends.id))
     .limit(BATCH_SIZE);
   if (rows.length === 0) return null;

@@ -34,6 +34,8 @@ export interface SenderDeps {
   maxAttempts?: number;
   /** Failed batches in a row before the campaign is paused (and says why). */
   maxConsecutiveFailures?: number;
+  /** Batch requests in flight at once (the throttle still decides the rate). */
+  maxInFlight?: number;
 }
 
 /** Links in every newsletter that must work forever (RFC 8058: no expiry for unsubscribe). */
@@ -98,18 +100,76 @@ export type SendOutcome = 'sent' | 'paused' | 'cancelled' | 'stopped' | 'not_sen
 
 /**
  * Works on a campaign in status `sending` until it is done, paused or cancelled (re-read before
- * every batch), or `shouldStop()` says the process is shutting down.
+ * every batch), or `shouldStop()` says the process is shutting down. Up to `maxInFlight` batch
+ * requests run at once, so building the next batch overlaps the provider's answer to the last;
+ * the throttle alone decides the request rate.
  */
 export async function runCampaign(deps: SenderDeps, campaignId: string, shouldStop: () => boolean = () => false): Promise<SendOutcome> {
   const maxAttempts = deps.maxAttempts ?? 6;
   const maxFailures = deps.maxConsecutiveFailures ?? 5;
+  const maxInFlight = deps.maxInFlight ?? 4;
+  const inFlight = new Map<number, Promise<void>>();
   let consecutiveFailures = 0;
-  let attempts = 0;
+
+  /** One batch, from first request to marked (or left claimed after its retries ran out). */
+  const deliver = async (campaign: typeof campaigns.$inferSelect, batch: number, ids: number[], messages: OutgoingEmail[]) => {
+    for (let attempt = 1; ; attempt++) {
+      await deps.throttle.take();
+      try {
+        const { ids: providerIds, rateLimit } = await deps.mailer.sendBatch(messages, { idempotencyKey: `${campaign.id}:${batch}` });
+        deps.throttle.observe(rateLimit);
+        await markSent(deps.db, ids, providerIds, deps.clock.now());
+        consecutiveFailures = 0;
+        return;
+      } catch (error) {
+        const retryable = !(error instanceof MailerError) || error.retryable;
+        const reason = error instanceof Error ? error.message : String(error);
+        if (retryable && attempt < maxAttempts) {
+          // Exponential backoff with full jitter, never sooner than the provider asked.
+          const asked = error instanceof MailerError && error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : 0;
+          deps.throttle.holdFor(Math.max(asked, Math.random() * Math.min(30_000, 500 * 2 ** attempt)));
+          deps.logger.warn('batch will be retried', { campaignId, batch, attempt, reason });
+          continue;
+        }
+        // A refused batch (validation) would fail the same way again; a batch whose retries ran
+        // out stays claimed and is picked up again later, with the same key.
+        if (!retryable) await markFailed(deps.db, ids, reason);
+        if (++consecutiveFailures >= maxFailures) {
+          await setStatus(deps, campaignId, 'paused', `Envoi suspendu après ${consecutiveFailures} lots en échec de suite : ${reason}`);
+          deps.logger.error('campaign paused after failures', { campaignId, reason });
+        }
+        return;
+      }
+    }
+  };
+
+  const settle = async () => {
+    if (inFlight.size) await Promise.race(inFlight.values());
+  };
+
   for (;;) {
-    if (shouldStop()) return 'stopped';
     const campaign = await deps.db.query.campaigns.findFirst({ where: eq(campaigns.id, campaignId) });
-    if (!campaign) return 'not_sending';
-    if (campaign.status !== 'sending') return campaign.status === 'paused' ? 'paused' : campaign.status === 'cancelled' ? 'cancelled' : 'not_sending';
+    const stop: SendOutcome | null = shouldStop()
+      ? 'stopped'
+      : !campaign
+        ? 'not_sending'
+        : campaign.status === 'sending'
+          ? null
+          : campaign.status === 'paused'
+            ? 'paused'
+            : campaign.status === 'cancelled'
+              ? 'cancelled'
+              : campaign.status === 'sent'
+                ? 'sent'
+                : 'not_sending';
+    if (stop || !campaign) {
+      await Promise.allSettled(inFlight.values());
+      return stop ?? 'not_sending';
+    }
+    if (inFlight.size >= maxInFlight) {
+      await settle();
+      continue;
+    }
     const ws = await getWorkspace({ ctx: { db: deps.db, workspaceId: campaign.workspaceId } });
 
     if (!campaign.audienceCompleteAt) {
@@ -122,8 +182,12 @@ export async function runCampaign(deps: SenderDeps, campaignId: string, shouldSt
       continue;
     }
 
-    const claimed = (await unfinishedBatch(deps.db, campaignId)) ?? (await claimBatch(deps.db, campaignId));
+    const claimed = (await unfinishedBatch(deps.db, campaignId, [...inFlight.keys()])) ?? (await claimBatch(deps.db, campaignId));
     if (!claimed) {
+      if (inFlight.size) {
+        await settle();
+        continue;
+      }
       await deps.db
         .update(campaigns)
         .set({ status: 'sent', finishedAt: deps.clock.now(), statusReason: null })
@@ -135,36 +199,8 @@ export async function runCampaign(deps: SenderDeps, campaignId: string, shouldSt
     const { messages, ids, gone } = await buildBatch(deps, campaign, ws, claimed.sendIds, claimed.batch);
     if (gone.length) await markFailed(deps.db, gone, 'recipient erased before sending');
     if (messages.length === 0) continue;
-
-    await deps.throttle.take();
-    try {
-      const { ids: providerIds, rateLimit } = await deps.mailer.sendBatch(messages, { idempotencyKey: `${campaignId}:${claimed.batch}` });
-      deps.throttle.observe(rateLimit);
-      await markSent(deps.db, ids, providerIds, deps.clock.now());
-      consecutiveFailures = 0;
-      attempts = 0;
-    } catch (error) {
-      const retryable = !(error instanceof MailerError) || error.retryable;
-      const reason = error instanceof Error ? error.message : String(error);
-      if (retryable && ++attempts < maxAttempts) {
-        // Exponential backoff with full jitter, never sooner than the provider asked.
-        const asked = error instanceof MailerError && error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : 0;
-        const backoff = Math.random() * Math.min(30_000, 500 * 2 ** attempts);
-        deps.throttle.holdFor(Math.max(asked, backoff));
-        deps.logger.warn('batch will be retried', { campaignId, batch: claimed.batch, attempts, reason });
-        continue;
-      }
-      attempts = 0;
-      if (!retryable) {
-        // The provider refused these messages as invalid: retrying would fail the same way.
-        await markFailed(deps.db, ids, reason);
-      }
-      if (++consecutiveFailures >= maxFailures) {
-        await setStatus(deps, campaignId, 'paused', `Envoi suspendu après ${consecutiveFailures} lots en échec de suite : ${reason}`);
-        deps.logger.error('campaign paused after failures', { campaignId, reason });
-        return 'paused';
-      }
-    }
+    const work = deliver(campaign, claimed.batch, ids, messages).finally(() => inFlight.delete(claimed.batch));
+    inFlight.set(claimed.batch, work);
   }
 }
 

@@ -45,6 +45,9 @@ export async function createTestApp(
     },
     throttle: tokenBucket({ ratePerSecond: options.ratePerSecond ?? 1000, clock, sleep }),
     sleep,
+    // One batch at a time: tests can say exactly which batch a change lands before. Several in
+    // flight are exercised by the crash-safety test and the benchmark (separate processes).
+    maxInFlight: 1,
   });
   const deps = {
     db: database.db,
