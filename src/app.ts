@@ -26,6 +26,7 @@ import { appCss, faviconSvg } from './http/pages/assets.js';
 import { agentJs } from './http/pages/assets-agent.js';
 import { agentConsole } from './http/pages/agent-console.js';
 import { proofPages } from './http/pages/proof-pages.js';
+import { campaignJs, campaignPages } from './http/pages/campaign-pages.js';
 import { authPages } from './http/pages/auth-pages.js';
 import { homePage } from './http/pages/home.js';
 import { outboxPages } from './http/pages/outbox-pages.js';
@@ -110,6 +111,11 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     return c.body(agentJs, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
 
+  app.get('/assets/campaign.js', (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(campaignJs, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
+  });
+
   app.get('/assets/favicon.svg', (c) => {
     c.header('Cache-Control', 'public, max-age=86400');
     return c.body(faviconSvg, 200, { 'Content-Type': 'image/svg+xml' });
@@ -156,6 +162,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', confirmPage);
   app.route('/', agentConsole);
   app.route('/', proofPages);
+  app.route('/', campaignPages);
 
   return app;
 }

@@ -71,6 +71,7 @@ blockquote.script{margin:0 0 12px;padding:12px 16px;border-left:4px solid var(--
 .spelled{font-family:ui-monospace,monospace;font-size:15px;color:#0b2e6b;margin:6px 0 0;min-height:1.5em}
 .receipt ul{margin:6px 0}
 h2.spaced{margin-top:24px}
+progress{width:100%;height:22px;accent-color:var(--brand)}
 .event .hash{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere}
 @media print{header.top,.actions,nav{display:none}body{background:#fff}.card{border:none;padding:0}}
 @media (max-width:600px){main{padding:16px 12px}header.top .bar{padding:8px 12px}iframe.mail{height:560px}}

@@ -59,6 +59,11 @@ export const homePage = new Hono<AppEnv>().get('/', pageFor(ALL_ROLES), async (c
     body = (
       <>
         <p class="lead">{t.home.marketer.intro}</p>
+        <p>
+          <a class="button" href="/campaigns">
+            {t.nav.campaigns}
+          </a>
+        </p>
         {viewer.outbox && (
           <section class="card">
             <h2>{t.outbox.title}</h2>

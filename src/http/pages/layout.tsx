@@ -15,6 +15,7 @@ type NavItem = { href: string; label: string; roles: readonly Role[]; outboxOnly
 const nav: NavItem[] = [
   { href: '/', label: t.nav.home, roles: ['admin', 'marketer', 'agent'] },
   { href: '/agent', label: t.nav.agent, roles: ['agent', 'admin'] },
+  { href: '/campaigns', label: t.nav.campaigns, roles: ['marketer', 'admin'] },
   { href: '/admin/contacts', label: t.nav.contacts, roles: ['admin'] },
   { href: '/admin/workspace', label: t.nav.workspace, roles: ['admin'] },
   { href: '/admin/members', label: t.nav.members, roles: ['admin'] },

@@ -1,0 +1,59 @@
+/**
+ * Journey: a marketer creates the starter newsletter, sends it to a segment from its page, and
+ * watches the progress bar reach 100 %; the messages are in the dev outbox.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedAudience } from '../helpers/audience.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { launchBrowser, screenshot } from '../helpers/browser.js';
+import { TEST_PASSWORD } from '../helpers/factories.js';
+import { serveOnLoopback } from '../helpers/http-server.js';
+
+let t: TestApp;
+let server: Awaited<ReturnType<typeof serveOnLoopback>>;
+let browser: Browser;
+beforeAll(async () => {
+  t = await createTestApp();
+  server = await serveOnLoopback(t);
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  t?.dispose();
+});
+
+describe('sending from the campaign page', () => {
+  it('sends the starter to a segment and the progress bar reaches 100 %', async () => {
+    const team = await t.workspaceWithTeam();
+    await seedAudience(t.client, team.workspace.id, 240);
+    await t.request('/api/v1/segments', { method: 'POST', token: team.marketer.token, json: { name: 'Tous les inscrits', rules: { match: 'all', conditions: [] } } });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`${server.url}/login?next=/campaigns`);
+    await page.fill('#email', team.marketer.email);
+    await page.fill('#password', TEST_PASSWORD);
+    await Promise.all([page.waitForURL(`${server.url}/campaigns`), page.click('button[type=submit]')]);
+    await page.fill('#name', 'Rome, printemps 2027');
+    await Promise.all([page.waitForURL(/\/campaigns\/cmp_/), page.click('text=Créer depuis la newsletter de départ')]);
+    await expect(page.locator('#segmentId option').first().textContent()).resolves.toContain('Tous les inscrits (240 destinataires');
+    await screenshot(page, 'campaign-draft');
+    await page.click('text=Envoyer maintenant');
+    await page.waitForFunction(() => {
+      const bar = document.getElementById('progress') as HTMLProgressElement | null;
+      return bar !== null && bar.max === 240 && bar.value === 240;
+    });
+    await expect(page.locator('#status').textContent()).resolves.toBe('Envoyée');
+    await expect(page.locator('#counts').textContent()).resolves.toContain('240 envoyé(s) sur 240');
+    await screenshot(page, 'campaign-sent');
+    expect(errors).toEqual([]);
+
+    const outbox = (await (await t.request('/api/v1/dev/outbox?limit=200', { token: team.admin.token })).json()) as { messages: { subject: string; headers: Record<string, string> }[] };
+    expect(outbox.messages.length).toBe(200);
+    expect(outbox.messages[0]!.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    await page.close();
+  });
+});
