@@ -11,7 +11,8 @@
 import { and, asc, count, eq, inArray, isNotNull, isNull, max, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { campaigns, consentState, contacts, sends, workspaces, type SendStatus } from '../db/schema.js';
-import { streamAudience, type Segment } from '../domain/segments/segments.js';
+import type { Segment } from '../domain/segments/segments.js';
+import { audienceSql } from '../domain/segments/rules.js';
 import type { Clock } from '../lib/clock.js';
 
 export const BATCH_SIZE = 100;
@@ -26,37 +27,38 @@ export interface Progress {
   audienceComplete: boolean;
 }
 
-/** Creates the `queued` rows of every audience member not already in the ledger. Idempotent. */
+/**
+ * Creates the `queued` rows of every audience member not already in the ledger, page by page in
+ * SQL (INSERT … SELECT over a keyset range: no contact list passes through this process).
+ * Idempotent: a row that exists is left alone.
+ */
 export async function materialise(db: Db, clock: Clock, campaign: { id: string; workspaceId: string }, segment: Segment): Promise<number> {
+  const ws = await db.query.workspaces.findFirst({ where: eq(workspaces.id, campaign.workspaceId) });
+  const where = audienceSql(campaign.workspaceId, segment.rules, { requireConfirmation: ws?.settings.requireDoubleOptIn ?? true, now: clock.now() });
+  const labels = JSON.stringify([segment.name]);
+  let after = '';
   let added = 0;
-  const ctx = { db, workspaceId: campaign.workspaceId, clock };
-  for await (const ids of streamAudience(db, ctx, segment.rules, 1000)) {
-    const now = clock.now();
-    const rows = await db
-      .select({ id: contacts.id, ownerAgentId: contacts.ownerAgentId, sourceCampaign: contacts.sourceCampaign })
-      .from(contacts)
-      .where(inArray(contacts.id, ids));
-    const inserted = await db
-      .insert(sends)
-      .values(
-        rows.map((r) => ({
-          workspaceId: campaign.workspaceId,
-          campaignId: campaign.id,
-          contactId: r.id,
-          status: 'queued' as const,
-          segmentLabels: [segment.name],
-          ownerAgentId: r.ownerAgentId,
-          sourceCampaign: r.sourceCampaign,
-          createdAt: now,
-        })),
-      )
-      .onConflictDoNothing()
-      .returning({ id: sends.id });
-    added += inserted.length;
+  for (;;) {
+    const [page] = await db
+      .select({ last: sql<string | null>`max(id)` })
+      .from(sql`(SELECT ${contacts.id} AS id FROM ${contacts} WHERE ${where} AND ${contacts.id} > ${after} ORDER BY ${contacts.id} LIMIT ${MATERIALISE_PAGE})`);
+    const last = page?.last;
+    if (!last) break;
+    const result = await db.run(sql`
+      INSERT INTO ${sends} (workspace_id, campaign_id, contact_id, status, segment_labels, owner_agent_id, source_campaign, created_at)
+      SELECT ${campaign.workspaceId}, ${campaign.id}, ${contacts.id}, 'queued', ${labels}, ${contacts.ownerAgentId}, ${contacts.sourceCampaign}, ${clock.now().getTime()}
+      FROM ${contacts}
+      WHERE ${where} AND ${contacts.id} > ${after} AND ${contacts.id} <= ${last}
+      ORDER BY ${contacts.id}
+      ON CONFLICT (campaign_id, contact_id) DO NOTHING`);
+    added += result.rowsAffected;
+    after = last;
   }
   await db.update(campaigns).set({ audienceCompleteAt: clock.now() }).where(eq(campaigns.id, campaign.id));
   return added;
 }
+
+const MATERIALISE_PAGE = 1000;
 
 /**
  * A batch claimed earlier and never marked (the process stopped mid-send, or its retries ran

@@ -15,6 +15,9 @@ const [url, campaignId, resendUrl, rate] = process.argv.slice(2);
 if (!url || !campaignId || !resendUrl) throw new Error('usage: send-child <database url> <campaign id> <resend url>');
 const { db, close } = await openDatabase(url);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// Peak resident memory while sending (sampled), apart from start-up and closing the database.
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 const outcome = await runCampaign({
   db,
   mailer: resendMailer('re_test_key', resendUrl),
@@ -25,6 +28,7 @@ const outcome = await runCampaign({
   throttle: tokenBucket({ ratePerSecond: Number(rate ?? 1000), clock: systemClock, sleep }),
   sleep,
 }, campaignId);
+clearInterval(sampler);
+peakRss = Math.max(peakRss, process.memoryUsage().rss);
 close();
-// Peak resident memory, for the memory benchmark (kilobytes on Linux).
-console.log(`done ${outcome} maxrss=${process.resourceUsage().maxRSS}`);
+console.log(`done ${outcome} peakrss=${Math.round(peakRss / 1024)} maxrss=${process.resourceUsage().maxRSS}`);
