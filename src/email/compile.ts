@@ -251,7 +251,10 @@ export async function compileEmail(input: CompileInput): Promise<CompiledEmail> 
           : { field: 'body', message: `MJML (mise en page) : ${e.message}` },
       );
     }
-    html = result.html;
+    // MJML indents its output generously. Indentation after a newline is insignificant in HTML
+    // (a newline already separates the words) and can be a third of the bytes: Gmail clips
+    // messages over 102 KB, and every byte is sent once per recipient.
+    html = result.html.replace(/\n[ \t]+/g, '\n').replace(/\n{2,}/g, '\n');
   } catch (error) {
     throw new CompileError([{ field: 'body', message: `MJML illisible : ${error instanceof Error ? error.message : String(error)}` }]);
   }
