@@ -33,6 +33,8 @@ export const MAX_BATCH = 100;
 
 /** What the provider said about its rate limit (IETF RateLimit headers), when it said it. */
 export interface RateLimitInfo {
+  /** Requests allowed per window (Resend's window is one second). */
+  limit?: number | null;
   remaining: number | null;
   resetSeconds: number | null;
 }

@@ -27,7 +27,7 @@ function num(raw: string | undefined): number | null {
 
 /** Resend answers with `ratelimit-remaining` and `ratelimit-reset` (seconds): never hard-code the limit. */
 function rateLimitOf(headers: Record<string, string> | null) {
-  return { remaining: num(headers?.['ratelimit-remaining']), resetSeconds: num(headers?.['ratelimit-reset']) };
+  return { limit: num(headers?.['ratelimit-limit']), remaining: num(headers?.['ratelimit-remaining']), resetSeconds: num(headers?.['ratelimit-reset']) };
 }
 
 function toError(error: { message: string; statusCode: number | null; name: string }, headers: Record<string, string> | null) {

@@ -16,8 +16,9 @@ export interface Throttle {
 }
 
 export function tokenBucket(opts: { ratePerSecond: number; clock: Clock; sleep: (ms: number) => Promise<void> }): Throttle {
-  const { ratePerSecond, clock, sleep } = opts;
-  const capacity = Math.max(1, ratePerSecond);
+  const { clock, sleep } = opts;
+  let ratePerSecond = opts.ratePerSecond;
+  let capacity = Math.max(1, ratePerSecond);
   let tokens = capacity;
   let last = clock.now().getTime();
   let holdUntil = 0;
@@ -43,7 +44,18 @@ export function tokenBucket(opts: { ratePerSecond: number; clock: Clock; sleep: 
       }
     },
     observe(info) {
-      if (info?.remaining === 0 && info.resetSeconds !== null) this.holdFor(info.resetSeconds * 1000);
+      if (!info) return;
+      // The provider states its limit (per second at Resend): pace to it, whatever we started from.
+      if (info.limit && info.limit !== ratePerSecond) {
+        refill();
+        ratePerSecond = info.limit;
+        capacity = Math.max(1, ratePerSecond);
+        tokens = Math.min(tokens, capacity);
+      }
+      // None left in this window: wait for the next slot. `ratelimit-reset` is whole seconds, so
+      // waiting for it in full would idle most of a one-second window; a 429's Retry-After still
+      // holds everything if we were too early.
+      if (info.remaining === 0) this.holdFor(Math.min((info.resetSeconds ?? 1) * 1000, 1000 / ratePerSecond));
     },
     holdFor(ms) {
       holdUntil = Math.max(holdUntil, clock.now().getTime() + ms);
