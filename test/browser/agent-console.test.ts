@@ -3,37 +3,28 @@
  * keyboard alone; the receipt shows, the form is empty for the next call; then the prospect
  * confirms from the email in the outbox.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, screenshot } from '../helpers/browser.js';
-import { makeScripts, TEST_PASSWORD } from '../helpers/factories.js';
-import { serveOnLoopback } from '../helpers/http-server.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../helpers/app.js';
+import { screenshot } from '../helpers/browser.js';
+import { makeScripts } from '../helpers/factories.js';
+import { loginThroughForm, useServedApp } from '../helpers/served-app.js';
 
+const env = useServedApp();
 let t: TestApp;
-let server: Awaited<ReturnType<typeof serveOnLoopback>>;
-let browser: Browser;
+let server: ServedServer;
+let browser: ServedBrowser;
 let team: Awaited<ReturnType<TestApp['workspaceWithTeam']>>;
+type ServedServer = (typeof env)['server'];
+type ServedBrowser = (typeof env)['browser'];
 
 beforeAll(async () => {
-  t = await createTestApp();
-  server = await serveOnLoopback(t);
-  browser = await launchBrowser();
+  ({ t, server, browser } = env);
   team = await t.workspaceWithTeam();
   await makeScripts(t.db, team.workspace);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  t?.dispose();
-});
 
-async function login(page: Page, email: string, next: string) {
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
-  await page.fill('#email', email);
-  await page.fill('#password', TEST_PASSWORD);
-  await Promise.all([page.waitForURL((url) => url.pathname === new URL(next, server.url).pathname), page.click('button[type=submit]')]);
-}
+const login = (page: Page, email: string, next: string) => loginThroughForm(page, server.url, email, next);
 
 describe('agent console in Chromium', () => {
   it('records a consent with the keyboard only, pre-filled from the dialer link', async () => {

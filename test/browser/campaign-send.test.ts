@@ -2,30 +2,16 @@
  * Journey: a marketer creates the starter newsletter, sends it to a segment from its page, and
  * watches the progress bar reach 100 %; the messages are in the dev outbox.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seedAudience } from '../helpers/audience.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { launchBrowser, screenshot } from '../helpers/browser.js';
-import { TEST_PASSWORD } from '../helpers/factories.js';
-import { serveOnLoopback } from '../helpers/http-server.js';
+import { screenshot } from '../helpers/browser.js';
+import { loginThroughForm, useServedApp } from '../helpers/served-app.js';
 
-let t: TestApp;
-let server: Awaited<ReturnType<typeof serveOnLoopback>>;
-let browser: Browser;
-beforeAll(async () => {
-  t = await createTestApp();
-  server = await serveOnLoopback(t);
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  t?.dispose();
-});
+const env = useServedApp();
 
 describe('sending from the campaign page', () => {
   it('sends the starter to a segment and the progress bar reaches 100 %', async () => {
+    const { t, server, browser } = env;
     const team = await t.workspaceWithTeam();
     await seedAudience(t.client, team.workspace.id, 240);
     await t.request('/api/v1/segments', { method: 'POST', token: team.marketer.token, json: { name: 'Tous les inscrits', rules: { match: 'all', conditions: [] } } });
@@ -33,10 +19,7 @@ describe('sending from the campaign page', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    await page.goto(`${server.url}/login?next=/campaigns`);
-    await page.fill('#email', team.marketer.email);
-    await page.fill('#password', TEST_PASSWORD);
-    await Promise.all([page.waitForURL(`${server.url}/campaigns`), page.click('button[type=submit]')]);
+    await loginThroughForm(page, server.url, team.marketer.email, '/campaigns');
     await page.fill('#name', 'Rome, printemps 2027');
     await Promise.all([page.waitForURL(/\/campaigns\/cmp_/), page.click('text=Créer depuis la newsletter de départ')]);
     await expect(page.locator('#segmentId option').first().textContent()).resolves.toContain('Tous les inscrits (240 destinataires');
