@@ -186,7 +186,7 @@ export const adminPages = new Hono<AppEnv>()
         )}
         {entries.length === limit && last && (
           <p>
-            <a href={`/admin/audit?before=${last.at.getTime()}`}>{t.audit.older}</a>
+            <a href={`/admin/audit?before=${encodeURIComponent(auditCursorOf(last))}`}>{t.audit.older}</a>
           </p>
         )}
       </Layout>,

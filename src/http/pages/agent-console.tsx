@@ -14,7 +14,7 @@ import { Invalid, type FieldIssue } from '../../domain/errors.js';
 import { formatDateTime, t } from '../../i18n/fr.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
-import { formString, pageFor, viewerOf } from './guard.js';
+import { pageFor, viewerOf } from './guard.js';
 import { FieldError, Layout, Notice } from './layout.js';
 
 const s = t.agent;

@@ -13,7 +13,7 @@ import type { AppEnv } from '../env.js';
 import { SESSION_COOKIE } from '../middleware/authenticate.js';
 import { sameOriginForm } from '../middleware/same-origin.js';
 import { formString, safeNext } from './guard.js';
-import { FieldError, Layout, Notice } from './layout.js';
+import { Layout, Notice } from './layout.js';
 import type { Context } from 'hono';
 
 function setSessionCookie(c: Context<AppEnv>, token: string) {
