@@ -12,6 +12,7 @@ import { auditApi } from './http/api/audit.js';
 import { campaignsApi } from './http/api/campaigns.js';
 import { consentsApi } from './http/api/consents.js';
 import { segmentsApi } from './http/api/segments.js';
+import { privacyApi } from './http/api/privacy.js';
 import { apiRouter } from './http/api/openapi.js';
 import { membersApi } from './http/api/members.js';
 import { outboxApi } from './http/api/outbox.js';
@@ -32,6 +33,7 @@ import { homePage } from './http/pages/home.js';
 import { outboxPages } from './http/pages/outbox-pages.js';
 import { previewLinkPage } from './http/pages/preview-link.js';
 import { confirmPage } from './http/pages/confirm-page.js';
+import { subscriberPages } from './http/pages/subscriber-pages.js';
 import { workspacePage } from './http/pages/workspace-page.js';
 
 export type { AppDeps } from './http/env.js';
@@ -130,7 +132,8 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     .route('/', outboxApi)
     .route('/', campaignsApi)
     .route('/', consentsApi)
-    .route('/', segmentsApi);
+    .route('/', segmentsApi)
+    .route('/', privacyApi);
   api.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
@@ -160,6 +163,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', outboxPages);
   app.route('/', previewLinkPage);
   app.route('/', confirmPage);
+  app.route('/', subscriberPages);
   app.route('/', agentConsole);
   app.route('/', proofPages);
   app.route('/', campaignPages);

@@ -13,6 +13,8 @@ import { migrateDatabase, openDatabase } from './db/node.js';
 import { demoUsers, DEMO_PASSWORD, seedDemo } from './db/seed-demo.js';
 import { createMailQueue } from './email/dispatcher.js';
 import { createSendRunner } from './sending/runner.js';
+import { backfillEmailHashes } from './domain/privacy/suppressions.js';
+import { runRetention } from './domain/privacy/retention.js';
 import { tokenBucket } from './sending/throttle.js';
 import { outboxMailer } from './email/outbox-mailer.js';
 import { resendMailer } from './email/resend-mailer.js';
@@ -50,6 +52,7 @@ async function main() {
   const logger = jsonLogger(env.LOG_LEVEL);
   const { db, close } = await openDatabase(env.DATABASE_URL, env.DATABASE_AUTH_TOKEN);
   await migrateDatabase(db);
+  await backfillEmailHashes(db);
   const seeded = env.DEMO ? await seedDemo(db, systemClock.now()) : false;
 
   const mailer = env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock);
@@ -72,6 +75,17 @@ async function main() {
   const sweep = setInterval(() => mailQueue.kick(), 15_000);
   sweep.unref();
   mailQueue.kick();
+  // Storage limitation (CNIL 3 years): erase expired prospects at start, then every 6 hours.
+  const retention = () =>
+    runRetention(db, systemClock.now())
+      .then((reports) => {
+        const erased = reports.reduce((n, r) => n + r.erased, 0);
+        if (erased) logger.info('retention', { erased });
+      })
+      .catch((error: unknown) => logger.error('retention failed', { error: String(error) }));
+  const retentionTimer = setInterval(retention, 6 * 3600 * 1000);
+  retentionTimer.unref();
+  void retention();
 
   // PUBLIC_BASE_URL is known only after listening when PORT=0; resolve it lazily through this holder.
   const deps = {
@@ -126,6 +140,7 @@ async function main() {
     force.unref();
     server.close(async () => {
       clearInterval(sweep);
+      clearInterval(retentionTimer);
       // Let the batches in flight finish and be marked; the rest resumes at next start.
       await sendRunner.stop();
       // Send what the last requests queued, then close the database.

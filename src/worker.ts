@@ -6,7 +6,9 @@
  *  - fetch: the app;
  *  - queue: SEND_QUEUE messages `{ campaignId }`: work through the campaign's batches for a while,
  *    then hand over to a fresh message (the ledger makes any worker able to continue);
- *  - scheduled (Cron): start due scheduled campaigns, resume unfinished sends, send queued mail.
+ *  - scheduled (Cron): every minute, start due scheduled campaigns, resume unfinished sends, send
+ *    queued mail; daily, run retention (erase expired prospects);
+ *  - email (Email Routing): the `mailto:` unsubscribe.
  */
 import { createClient } from '@libsql/client/web';
 import { sql } from 'drizzle-orm';
@@ -24,6 +26,20 @@ import { jsonLogger, type Logger } from './lib/logger.js';
 import { runCampaign, type SenderDeps } from './sending/sender.js';
 import { campaignsToWorkOn } from './sending/runner.js';
 import { tokenBucket } from './sending/throttle.js';
+import type { Services } from './domain/context.js';
+import { handleInboundUnsubscribe } from './domain/privacy/inbound.js';
+import { runRetention } from './domain/privacy/retention.js';
+
+/** The daily Cron Trigger (wrangler.toml) that runs retention; the other one fires every minute. */
+const RETENTION_CRON = '17 3 * * *';
+
+/** What Cloudflare Email Routing hands the `email` handler (the parts we read). */
+interface InboundEmail {
+  from: string;
+  to: string;
+  headers: Headers;
+  setReject(reason: string): void;
+}
 
 type Bindings = Record<string, unknown> & { SEND_QUEUE?: { send(body: unknown): Promise<void> } };
 
@@ -34,6 +50,7 @@ interface Runtime {
   logger: Logger;
   mailQueue: MailQueue;
   sender: SenderDeps;
+  services: Services;
 }
 
 let runtime: Runtime | undefined;
@@ -61,7 +78,7 @@ function build(bindings: Bindings, origin: string): Runtime {
     throttle: tokenBucket({ ratePerSecond: env.SEND_RATE, clock: systemClock, sleep }),
     sleep,
   };
-  const app = createApp({
+  const services: Services = {
     db,
     mailer,
     mailQueue,
@@ -75,6 +92,9 @@ function build(bindings: Bindings, origin: string): Runtime {
     logger,
     signingKeys: env.SIGNING_KEYS,
     publicBaseUrl,
+  };
+  const app = createApp({
+    ...services,
     runtime: 'worker',
     demo: false,
     clientIp: (c) => c.req.header('cf-connecting-ip'),
@@ -82,7 +102,7 @@ function build(bindings: Bindings, origin: string): Runtime {
       await db.run(sql`SELECT 1`);
     },
   });
-  return { app, env, db, logger, mailQueue, sender };
+  return { app, env, db, logger, mailQueue, sender, services };
 }
 
 function get(bindings: Bindings, origin = 'http://localhost'): Runtime {
@@ -116,8 +136,26 @@ export default {
     }
   },
 
-  async scheduled(_event: unknown, env: Bindings, ctx: ExecutionContext): Promise<void> {
+  /**
+   * Email Routing delivers `unsubscribe@<sending domain>` here: the `mailto:` of List-Unsubscribe
+   * (RFC 2369). The subject carries the signed token (src/domain/privacy/inbound.ts).
+   */
+  async email(message: InboundEmail, env: Bindings): Promise<void> {
     const rt = get(env);
+    const outcome = await handleInboundUnsubscribe({ ...rt.services, requestId: crypto.randomUUID() }, { from: message.from, subject: message.headers.get('subject') ?? '' });
+    rt.logger.info('inbound unsubscribe', { outcome });
+    // Tell the sender when the message could not be matched, as a mail server would.
+    if (outcome === 'no_token' || outcome === 'invalid_token') message.setReject('No valid unsubscribe token in the subject; use the link in the email instead.');
+  },
+
+  async scheduled(event: { cron?: string }, env: Bindings, ctx: ExecutionContext): Promise<void> {
+    const rt = get(env);
+    if (event.cron === RETENTION_CRON) {
+      ctx.waitUntil(
+        runRetention(rt.db, systemClock.now()).then((reports) => rt.logger.info('retention', { erased: reports.reduce((n, r) => n + r.erased, 0) })),
+      );
+      return;
+    }
     ctx.waitUntil(
       (async () => {
         for (const campaignId of await campaignsToWorkOn(rt.sender)) await env.SEND_QUEUE?.send({ campaignId });

@@ -324,9 +324,15 @@ export const contacts = sqliteTable(
     /** CNIL retention runs from the last contact *coming from the prospect* (capture, click…; not an open). */
     lastProspectActionAt: integer('last_prospect_action_at', { mode: 'timestamp_ms' }).notNull(),
     erasedAt: integer('erased_at', { mode: 'timestamp_ms' }),
+    /**
+     * HMAC of `email` with the workspace's suppression key (src/domain/privacy/suppressions.ts):
+     * lets audience queries exclude suppressed addresses in SQL. Null once erased.
+     */
+    emailHash: text('email_hash'),
   },
   (t) => [
     uniqueIndex('contacts_email_idx').on(t.workspaceId, t.email),
+    index('contacts_email_hash_idx').on(t.workspaceId, t.emailHash),
     index('contacts_phone_idx').on(t.workspaceId, t.phone),
     index('contacts_owner_idx').on(t.workspaceId, t.ownerAgentId),
   ],
@@ -501,4 +507,81 @@ export const segments = sqliteTable(
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
   (t) => [index('segments_workspace_idx').on(t.workspaceId, t.name)],
+);
+
+/**
+ * Secrets a workspace owns, kept apart from `workspaces` so no query that shows a workspace can
+ * leak them. `suppression_key` keys the HMAC of suppressed addresses (CNIL: keep suppression data
+ * as a keyed hash); it never rotates, or every suppression would stop matching.
+ */
+export const workspaceKeys = sqliteTable('workspace_keys', {
+  workspaceId: text('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id),
+  suppressionKey: text('suppression_key').notNull(),
+  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+export const suppressionReasons = ['unsubscribed', 'erased', 'complained', 'hard_bounce', 'admin'] as const;
+export type SuppressionReason = (typeof suppressionReasons)[number];
+
+/**
+ * Addresses that must not be mailed: HMAC-SHA-256 of the normalised email, never the address,
+ * so the list survives erasure (an erased person is never re-imported and mailed). Checked when
+ * the audience is built and again when each batch is claimed. A suppression lifts only when the
+ * person confirms a new consent by email; the row then keeps when and why (`lifted_*`).
+ */
+export const suppressions = sqliteTable(
+  'suppressions',
+  {
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    emailHash: text('email_hash').notNull(),
+    reason: text('reason', { enum: suppressionReasons }).notNull(),
+    /** What caused it: a consent event, a campaign, a request (ids only, nothing personal). */
+    source: text('source', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+    suppressedAt: integer('suppressed_at', { mode: 'timestamp_ms' }).notNull(),
+    liftedAt: integer('lifted_at', { mode: 'timestamp_ms' }),
+    /** The `confirmed` consent event that lifted it. */
+    liftedByEventId: text('lifted_by_event_id'),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.emailHash] })],
+);
+
+export const dsrTypes = ['access', 'portability', 'erasure', 'rectification', 'objection'] as const;
+export type DsrType = (typeof dsrTypes)[number];
+export const dsrStatuses = ['open', 'completed', 'refused'] as const;
+export type DsrStatus = (typeof dsrStatuses)[number];
+export const dsrChannels = ['preference_centre', 'phone', 'email', 'letter', 'other'] as const;
+export type DsrChannel = (typeof dsrChannels)[number];
+
+/**
+ * Data-subject requests (GDPR Art. 15–21), each due one month after receipt (Art. 12(3)).
+ * Requests made from the preference centre are verified by its token and done at once; others
+ * are logged by an admin and worked through the list, soonest deadline first.
+ */
+export const dsrRequests = sqliteTable(
+  'dsr_requests',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    /** Kept after erasure: the id is random and the contact row no longer says who it was. */
+    contactId: text('contact_id').references(() => contacts.id),
+    type: text('type', { enum: dsrTypes }).notNull(),
+    status: text('status', { enum: dsrStatuses }).notNull(),
+    channel: text('channel', { enum: dsrChannels }).notNull(),
+    /** Free text from whoever logged it; must not repeat personal data the erasure would remove. */
+    notes: text('notes').notNull().default(''),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+    dueAt: integer('due_at', { mode: 'timestamp_ms' }).notNull(),
+    completedAt: integer('completed_at', { mode: 'timestamp_ms' }),
+    /** What was done, or why it was refused. */
+    outcome: text('outcome'),
+    createdByType: text('created_by_type', { enum: ['user', 'api_key', 'subscriber', 'system'] }).notNull(),
+    createdById: text('created_by_id'),
+  },
+  (t) => [index('dsr_requests_due_idx').on(t.workspaceId, t.status, t.dueAt), index('dsr_requests_contact_idx').on(t.contactId)],
 );

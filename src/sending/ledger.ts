@@ -8,6 +8,7 @@
  *  - a batch claimed but not marked (crash mid-send) is sent again with the same number, hence
  *    the same Idempotency-Key: the provider sends it once.
  */
+import { notSuppressedSql } from '../domain/privacy/suppressions.js';
 import { and, asc, count, eq, inArray, isNotNull, isNull, max, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { campaigns, consentState, contacts, sends, workspaces, type SendStatus } from '../db/schema.js';
@@ -108,6 +109,7 @@ export async function claimBatch(db: Db, campaignId: string): Promise<{ batch: n
                 inArray(contacts.id, candidates.map((c) => c.contactId)),
                 isNull(contacts.erasedAt),
                 isNotNull(contacts.email),
+                notSuppressedSql(),
                 campaign.settings.requireDoubleOptIn ? isNotNull(consentState.confirmedAt) : undefined,
               ),
             )
@@ -115,7 +117,7 @@ export async function claimBatch(db: Db, campaignId: string): Promise<{ batch: n
       );
       const gone = candidates.filter((c) => !eligible.has(c.contactId)).map((c) => c.id);
       if (gone.length) {
-        await tx.update(sends).set({ status: 'suppressed', error: 'consent withdrawn or not confirmed, or person erased, before sending' }).where(inArray(sends.id, gone));
+        await tx.update(sends).set({ status: 'suppressed', error: 'consent withdrawn or not confirmed, address suppressed, or person erased, before sending' }).where(inArray(sends.id, gone));
       }
       const keep = candidates.filter((c) => eligible.has(c.contactId)).map((c) => c.id);
       if (keep.length === 0) continue;

@@ -300,10 +300,12 @@ describe('double opt-in', () => {
     const body = captureBody(tm);
     const { contact } = (await (await capture(tm, body)).json()) as CaptureResult;
     const oldLink = await confirmationLink(tm);
-    // The person refuses, then agrees again on a later call: a new grant, a new email.
+    // The person refuses, then agrees again on a later call: a new grant, a new email. Refusing
+    // suppressed the address, so the agent must acknowledge it.
     await t.request(oldLink, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ answer: 'refuse' }) });
     t.clock.advance(60_000);
-    await capture(tm, { ...body, call: { ...body.call, ref: 'AGAIN' } });
+    expect((await capture(tm, { ...body, call: { ...body.call, ref: 'AGAIN' } })).status).toBe(409);
+    expect((await capture(tm, { ...body, call: { ...body.call, ref: 'AGAIN' }, suppressionOverride: { reason: 'Changed their mind on the phone' } })).status).toBe(201);
     const newLink = await confirmationLink(tm);
     expect(newLink).not.toBe(oldLink);
     const before = await t.dumpDatabase();

@@ -8,7 +8,7 @@ import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { SigningKey } from '../../env.js';
 import type { Clock } from '../../lib/clock.js';
 
-export type TokenPurpose = 'session' | 'invite' | 'confirm' | 'unsubscribe' | 'preferences';
+export type TokenPurpose = 'session' | 'invite' | 'confirm' | 'unsubscribe' | 'preferences' | 'export';
 
 const ISSUER = 'consent-newsletter';
 const encoder = new TextEncoder();

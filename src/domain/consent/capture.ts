@@ -16,7 +16,10 @@ import type { DbOrTx } from '../../db/client.js';
 import { calls, consentState, contacts, memberships, users, type CallBasis, type ConsentAction } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { actorRef, type Ctx } from '../context.js';
-import { Invalid, type FieldIssue } from '../errors.js';
+import { Conflict, Invalid, type FieldIssue } from '../errors.js';
+import { recordAudit } from '../audit/record.js';
+import { formatConsentDate } from '../../email/render.js';
+import { activeSuppression, emailHash } from '../privacy/suppressions.js';
 import { checkKey, findAnswer, requestHash, storeAnswer } from '../idempotency.js';
 import { normaliseEmail, normalisePhone } from '../contacts/normalise.js';
 import { getWorkspace } from '../workspaces/workspaces.js';
@@ -44,6 +47,12 @@ export interface CaptureInput {
   answers: { purpose: string; answer: 'granted' | 'refused'; scriptId: string }[];
   /** With an API key: the agent who made the call (their login email). */
   agentEmail?: string | null | undefined;
+  /**
+   * The address is on the suppression list (the person withdrew, or was erased) and the agent
+   * confirms the person asked again on this call. The address stays suppressed until the person
+   * confirms by email (double opt-in forced); the override and its reason are audited.
+   */
+  suppressionOverride?: { reason: string } | null | undefined;
 }
 
 export interface CaptureResult {
@@ -52,6 +61,8 @@ export interface CaptureResult {
   events: { id: string; seq: number; purpose: string; action: ConsentAction; scriptId: string | null; scriptSha256: string | null; hash: string }[];
   /** Double opt-in: a confirmation email is queued (sent right after commit, retried if need be). */
   confirmationEmail: 'queued' | 'not_needed';
+  /** `kept_until_confirmed`: the address was suppressed; nothing is mailed until the person confirms by email. */
+  suppression: 'none' | 'kept_until_confirmed';
 }
 
 /** How far back a dialer may date a call it reports late (offline queues), and forward (clock skew). */
@@ -81,6 +92,9 @@ function validate(input: CaptureInput, scripts: ConsentScript[], now: Date) {
   for (const s of scripts) {
     // Never a default: each purpose the workspace asks about needs an explicit yes or no.
     if (!seen.has(s.purpose)) issues.push({ field: `answers.${s.purpose}`, message: 'is missing: record an explicit granted or refused' });
+  }
+  if (input.suppressionOverride && !input.suppressionOverride.reason.trim()) {
+    issues.push({ field: 'suppressionOverride.reason', message: 'is required: say why the person is re-subscribing despite their withdrawal' });
   }
   if (issues.length) throw new Invalid('invalid_input', `Invalid capture: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`, issues);
   return { email: email!, phone, occurredAt };
@@ -131,10 +145,22 @@ export async function captureConsent({
       callDate: occurredAt,
       answers: input.answers.map((a) => ({ purpose: a.purpose, action: a.answer })),
     });
+  const addressHash = await emailHash(ctx.db, ctx.workspaceId, email);
+  const suppressed = await activeSuppression(ctx.db, ctx.workspaceId, addressHash);
+  if (suppressed && !input.suppressionOverride) {
+    const when = formatConsentDate(suppressed.suppressedAt);
+    throw new Conflict(
+      'suppressed',
+      `This person ${suppressed.reason === 'erased' ? 'asked to be erased' : 'withdrew'} on ${when}: their address is on the suppression list. Record this call only if they asked again to receive the newsletter, with suppressionOverride.reason; nothing will be sent until they confirm by email.`,
+      { issues: [{ field: 'contact.email', message: `is suppressed since ${when} (${suppressed.reason})` }], suppressedAt: suppressed.suppressedAt.toISOString(), reason: suppressed.reason },
+    );
+  }
   // Double opt-in: a new newsletter grant (not one already confirmed) gets a confirmation email.
   const before = await findByEmail(ctx.db, ctx.workspaceId, email);
   let contactId = before?.contact.id ?? newId('ct');
-  let message = grantsNewsletter && !before?.confirmed ? await renderConfirmation(contactId, details.firstName ?? before?.contact.firstName ?? null) : null;
+  // A suppressed address needs a fresh confirmation whatever its consent rows say.
+  const needsConfirmation = (confirmed: boolean | undefined) => grantsNewsletter && (!confirmed || suppressed !== null);
+  let message = needsConfirmation(before?.confirmed) ? await renderConfirmation(contactId, details.firstName ?? before?.contact.firstName ?? null) : null;
 
   const outcome = await ctx.db.transaction(async (tx) => {
     if (idempotencyKey) {
@@ -148,9 +174,9 @@ export async function captureConsent({
       contactId = existing.id;
       if (message) message = await renderConfirmation(contactId, details.firstName ?? existing.firstName ?? null);
     }
-    if (current?.confirmed) message = null;
+    if (!needsConfirmation(current?.confirmed)) message = null;
     // Confirmed before, no longer (withdrawn meanwhile): this grant needs its email after all.
-    else if (grantsNewsletter && !message) message = await renderConfirmation(contactId, details.firstName ?? existing?.firstName ?? null);
+    else if (!message) message = await renderConfirmation(contactId, details.firstName ?? existing?.firstName ?? null);
     if (existing) {
       // Capturing the same person again appends to their ledger; their details take the latest values.
       await tx
@@ -159,6 +185,7 @@ export async function captureConsent({
           ...details,
           attributes: { ...existing.attributes, ...input.contact.attributes },
           updatedAt: now,
+          emailHash: addressHash,
           lastProspectActionAt: occurredAt > existing.lastProspectActionAt ? occurredAt : existing.lastProspectActionAt,
         })
         .where(eq(contacts.id, existing.id));
@@ -178,6 +205,7 @@ export async function captureConsent({
         updatedAt: now,
         lastProspectActionAt: occurredAt,
         erasedAt: null,
+        emailHash: addressHash,
       });
     }
 
@@ -219,6 +247,14 @@ export async function captureConsent({
       now,
     );
 
+    if (suppressed) {
+      await recordAudit(tx, ctx, {
+        action: 'consent.suppression_override',
+        targetType: 'contact',
+        targetId: contactId,
+        details: { reason: input.suppressionOverride!.reason.trim(), suppressedAt: suppressed.suppressedAt.toISOString(), suppressionReason: suppressed.reason, callRef: call.callRef },
+      });
+    }
     // Queued in this transaction, so a crash after commit cannot lose it.
     if (message) await ctx.mailQueue.enqueue(tx, message, `confirm:${grantEventId}`);
 
@@ -234,6 +270,7 @@ export async function captureConsent({
       call: { id: call.id, ref: call.callRef, basis: call.basis, occurredAt: occurredAt.toISOString() },
       events: events.map((e) => ({ id: e.id, seq: e.seq, purpose: e.purpose, action: e.action, scriptId: e.scriptId, scriptSha256: e.scriptSha256, hash: e.hash })),
       confirmationEmail: message ? 'queued' : 'not_needed',
+      suppression: suppressed ? 'kept_until_confirmed' : 'none',
     };
     if (idempotencyKey) await storeAnswer(tx, scope, hash, { status: 201, body }, now);
     return { replay: null, created: body };

@@ -15,6 +15,7 @@ import type { AnonymousCtx, Ctx } from '../context.js';
 import { signToken, verifyToken } from '../auth/tokens.js';
 import { getWorkspace, type Workspace } from '../workspaces/workspaces.js';
 import { appendConsentEvents } from './chain.js';
+import { emailHash, liftSuppression, suppress } from '../privacy/suppressions.js';
 
 /** Long enough for someone back from holidays; the grant itself stays recorded either way. */
 export const CONFIRMATION_TTL_SECONDS = 30 * 24 * 3600;
@@ -109,7 +110,7 @@ export async function answerConfirmation({
     const state = await stateOf(tx, contactId, confirmation.grantEventId);
     if (state === 'withdrawn' || state === 'superseded') return;
     if (input.answer === 'confirm' && state === 'confirmed') return;
-    await appendConsentEvents(
+    const [event] = await appendConsentEvents(
       tx,
       workspace.id,
       [
@@ -126,6 +127,11 @@ export async function answerConfirmation({
       ],
       now,
     );
+    const hash = await emailHash(tx, workspace.id, confirmation.email);
+    // The only way a suppression lifts: the person confirms from their own mailbox. Refusing
+    // here is a withdrawal, so it suppresses like an unsubscribe.
+    if (input.answer === 'confirm') await liftSuppression(tx, workspace.id, hash, event!.id, now);
+    else await suppress(tx, workspace.id, hash, 'unsubscribed', { eventId: event!.id }, now);
     // Confirming is the person acting: it restarts the CNIL retention clock.
     await tx.update(contacts).set({ lastProspectActionAt: now, updatedAt: now }).where(eq(contacts.id, contactId));
   });

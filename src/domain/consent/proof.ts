@@ -8,7 +8,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { consentEvidence, consentScripts, users } from '../../db/schema.js';
 import { contactHistory, getContact } from '../contacts/contacts.js';
 import type { Ctx } from '../context.js';
-import { getWorkspace } from '../workspaces/workspaces.js';
+import { controllerOf, getWorkspace } from '../workspaces/workspaces.js';
 import { eventHash, evidenceHash, verifyChain } from './chain.js';
 
 export async function consentProof({ ctx, input }: { ctx: Ctx; input: { contactId: string } }) {
@@ -44,15 +44,7 @@ export async function consentProof({ ctx, input }: { ctx: Ctx; input: { contactI
 
   return {
     generatedAt: ctx.clock.now().toISOString(),
-    controller: {
-      name: workspace.name,
-      legalName: workspace.legalName,
-      address: `${workspace.addressLine}, ${workspace.postalCode} ${workspace.city}, ${workspace.country}`,
-      contactEmail: workspace.contactEmail,
-      contactPhone: workspace.contactPhone,
-      privacyUrl: workspace.privacyUrl,
-      dpoContact: workspace.dpoContact,
-    },
+    controller: controllerOf(workspace),
     contact: {
       id: contact.id,
       email: contact.email,

@@ -6,6 +6,7 @@
  *
  * Engagement rules (clicked in the last N days, conversions) arrive with the tracking tables.
  */
+import { notSuppressedSql } from '../privacy/suppressions.js';
 import { and, eq, isNotNull, isNull, not, or, sql, type SQL } from 'drizzle-orm';
 import { consentState, contacts } from '../../db/schema.js';
 import { Invalid, type FieldIssue } from '../errors.js';
@@ -196,6 +197,7 @@ export function audienceSql(workspaceId: string, rules: SegmentRules, opts: { re
     isNull(contacts.erasedAt),
     isNotNull(contacts.email),
     sql`EXISTS (SELECT 1 FROM ${consentState} WHERE ${consentState.contactId} = ${contacts.id} AND ${consentState.purpose} = 'newsletter' AND ${consentState.status} = 'granted'${opts.requireConfirmation ? sql` AND ${consentState.confirmedAt} IS NOT NULL` : sql``})`,
+    notSuppressedSql(),
     rulesSql(rules, opts.now),
   )!;
 }

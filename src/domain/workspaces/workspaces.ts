@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { defaultWorkspaceSettings, workspaces, type WorkspaceSettings } from '../../db/schema.js';
+import { defaultWorkspaceSettings, workspaceKeys, workspaces, type WorkspaceSettings } from '../../db/schema.js';
+import { newSuppressionKey } from '../privacy/suppressions.js';
 import { newId } from '../../lib/ids.js';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
@@ -31,6 +32,19 @@ export async function getWorkspace({ ctx }: { ctx: { db: DbOrTx; workspaceId: st
   return ws;
 }
 
+/** The controller as a proof bundle or an export names it (GDPR Art. 13(1)(a), 15). */
+export function controllerOf(workspace: Workspace) {
+  return {
+    name: workspace.name,
+    legalName: workspace.legalName,
+    address: `${workspace.addressLine}, ${workspace.postalCode} ${workspace.city}, ${workspace.country}`,
+    contactEmail: workspace.contactEmail,
+    contactPhone: workspace.contactPhone,
+    privacyUrl: workspace.privacyUrl,
+    dpoContact: workspace.dpoContact,
+  };
+}
+
 /** Inserts a workspace row. Used by the demo seed and, later, by workspace onboarding. */
 export async function insertWorkspace(
   db: DbOrTx,
@@ -45,6 +59,7 @@ export async function insertWorkspace(
     updatedAt: now,
   };
   await db.insert(workspaces).values(row);
+  await db.insert(workspaceKeys).values({ workspaceId: row.id, suppressionKey: newSuppressionKey(), createdAt: now });
   return row;
 }
 

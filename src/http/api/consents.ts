@@ -88,6 +88,15 @@ export const CaptureBody = z
       .min(1)
       .max(20),
     agentEmail: z.string().max(254).nullable().optional().openapi({ description: 'With an API key: the login email of the agent who made the call.' }),
+    suppressionOverride: z
+      .object({ reason: z.string().trim().max(500).openapi({ example: 'A rappelé de lui-même pour recevoir à nouveau les offres' }) })
+      .strict()
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          'Only when the answer was 409 `suppressed` (the person withdrew or was erased) and they asked again on this call. The address stays suppressed, and nothing is mailed, until they confirm by email; the override is audited.',
+      }),
   })
   .strict()
   .openapi('ConsentCapture');
@@ -98,6 +107,7 @@ const CaptureResponse = z
     call: z.object({ id: z.string(), ref: z.string(), basis: z.enum(callBases), occurredAt: IsoDate }),
     events: z.array(z.object({ id: z.string(), seq: z.number().int(), purpose: z.string(), action: z.enum(consentActions), scriptId: z.string().nullable(), scriptSha256: z.string().nullable(), hash: z.string() })),
     confirmationEmail: z.enum(['queued', 'not_needed']).openapi({ description: 'queued: a confirmation email (double opt-in) goes out right after commit, retried if need be.' }),
+    suppression: z.enum(['none', 'kept_until_confirmed']).openapi({ description: 'kept_until_confirmed: the address was suppressed and stays so until the person confirms by email.' }),
   })
   .openapi('ConsentCaptureResult');
 
@@ -138,7 +148,7 @@ const captureRoute = defineRoute({
   tags: ['Consent'],
   summary: 'Record the consent answers of a call',
   description:
-    'Creates or finds the contact (by email), records the call and its legal basis, and appends one ledger event per purpose. Every purpose with a script needs an explicit granted or refused. Send an `Idempotency-Key` header: a retry returns the first answer (header `Idempotent-Replayed: true`) and writes nothing; the same key with another body is a 409. A newsletter grant triggers the confirmation email (double opt-in).',
+    'Creates or finds the contact (by email), records the call and its legal basis, and appends one ledger event per purpose. Every purpose with a script needs an explicit granted or refused. Send an `Idempotency-Key` header: a retry returns the first answer (header `Idempotent-Replayed: true`) and writes nothing; the same key with another body is a 409. A newsletter grant triggers the confirmation email (double opt-in). An address on the suppression list (withdrew, erased) is refused with 409 `suppressed` and the date, unless `suppressionOverride` says why the person asked again.',
   access: capturers,
   request: {
     headers: z.object({ 'idempotency-key': z.string().optional().openapi({ description: '8-200 visible ASCII characters; a UUID per call is ideal.' }) }),

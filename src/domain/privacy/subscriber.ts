@@ -1,0 +1,147 @@
+/**
+ * What a subscriber does from a link in an email: unsubscribe (RFC 8058 one-click, the page's
+ * button, or a `mailto:`), undo it, and turn each purpose on or off in the preference centre.
+ *
+ * The link's token is the only credential (RFC 8058: the one-click POST carries no cookie or
+ * auth). It is a JWS bound to its purpose (`aud`) and to one recipient of one campaign
+ * (`sub` = contact, `wid` = workspace, `cid` = campaign); a token of another workspace, another
+ * purpose, or a tampered one reads as null, and nothing changes.
+ *
+ * Every change is a ledger event (channel `email_link`, actor the subscriber, the campaign in its
+ * evidence); a newsletter withdrawal also suppresses the address in the same transaction. All of
+ * it is idempotent: a repeated click, or a flood of POSTs, writes one event.
+ */
+import { and, eq } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
+import { consentState, contacts } from '../../db/schema.js';
+import { newId } from '../../lib/ids.js';
+import { verifyToken, type TokenPurpose } from '../auth/tokens.js';
+import { appendConsentEvents } from '../consent/chain.js';
+import { currentScripts, type ConsentScript } from '../consent/scripts.js';
+import type { AnonymousCtx } from '../context.js';
+import type { Contact } from '../contacts/contacts.js';
+import { getWorkspace, type Workspace } from '../workspaces/workspaces.js';
+import { activeSuppression, emailHash, liftSuppression, suppress } from './suppressions.js';
+
+export interface SubscriberLink {
+  workspace: Workspace;
+  /** Null once the person was erased: the link still answers, with nothing personal. */
+  contact: Contact | null;
+  contactId: string;
+  /** The campaign whose email carried the link; null for platform emails. */
+  campaignId: string | null;
+}
+
+/** Reads an emailed link; null when forged, tampered, for another purpose, or naming nobody. */
+export async function readSubscriberLink(ctx: AnonymousCtx, purpose: Extract<TokenPurpose, 'unsubscribe' | 'preferences'>, token: string): Promise<SubscriberLink | null> {
+  if (token.length > 2000) return null;
+  const payload = await verifyToken(ctx.signingKeys, ctx.clock, purpose, token);
+  if (!payload || typeof payload.wid !== 'string') return null;
+  return linkFor(ctx, { wid: payload.wid, sub: payload.sub, cid: typeof payload.cid === 'string' ? payload.cid : null });
+}
+
+/** The link named by verified claims. The contact must belong to the token's workspace (no cross-workspace use). */
+export async function linkFor(ctx: Pick<AnonymousCtx, 'db'>, claims: { wid: string; sub: string; cid: string | null }): Promise<SubscriberLink | null> {
+  const contact = await ctx.db.query.contacts.findFirst({ where: and(eq(contacts.id, claims.sub), eq(contacts.workspaceId, claims.wid)) });
+  if (!contact) return null;
+  const workspace = await getWorkspace({ ctx: { db: ctx.db, workspaceId: claims.wid } });
+  return { workspace, contact: contact.erasedAt ? null : contact, contactId: contact.id, campaignId: claims.cid };
+}
+
+export interface PurposeView {
+  purpose: string;
+  label: string;
+  status: 'granted' | 'refused' | 'withdrawn' | 'none';
+  since: Date | null;
+  /** The wording a new grant from the preference centre records (what the person sees). */
+  script: ConsentScript | null;
+}
+
+/** The person's current consents, one per purpose the workspace asks about. */
+export async function subscriberPurposes(db: DbOrTx, link: SubscriberLink): Promise<PurposeView[]> {
+  const scripts = await currentScripts(db, link.workspace.id);
+  const states = await db.select().from(consentState).where(eq(consentState.contactId, link.contactId));
+  const byPurpose = new Map(states.map((s) => [s.purpose, s]));
+  return scripts.map((script) => {
+    const state = byPurpose.get(script.purpose);
+    return { purpose: script.purpose, label: script.label, status: state?.status ?? 'none', since: state?.since ?? null, script };
+  });
+}
+
+/** How the subscriber acted, recorded as evidence (IP and user agent are erasable personal data). */
+export type Via = 'list_unsubscribe_post' | 'unsubscribe_page' | 'mailto' | 'preference_centre';
+
+export interface ChangeResult {
+  /** False when the state already was what was asked (nothing written). */
+  changed: boolean;
+  status: PurposeView['status'];
+}
+
+/**
+ * Withdraws a purpose. For the newsletter the address is also suppressed, in the same
+ * transaction (checked again when each batch is claimed, so a send in progress skips them).
+ */
+export async function withdraw(ctx: AnonymousCtx, link: SubscriberLink, purpose: string, via: Via, evidence: Record<string, string>): Promise<ChangeResult> {
+  const contact = link.contact;
+  if (!contact?.email) return { changed: false, status: 'withdrawn' };
+  const now = ctx.clock.now();
+  const hash = contact.emailHash ?? (await emailHash(ctx.db, link.workspace.id, contact.email));
+  return ctx.db.transaction(async (tx) => {
+    const state = await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contact.id), eq(consentState.purpose, purpose)) });
+    let changed = false;
+    if (state?.status === 'granted') {
+      const [event] = await appendConsentEvents(
+        tx,
+        link.workspace.id,
+        [{ contactId: contact.id, purpose, action: 'withdrawn', channel: 'email_link', actorType: 'subscriber', actorId: contact.id, evidence: evidenceOf(link, via, evidence), occurredAt: now }],
+        now,
+      );
+      changed = true;
+      if (purpose === 'newsletter') await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, event!.id), now);
+    } else if (purpose === 'newsletter' && !(await activeSuppression(tx, link.workspace.id, hash))) {
+      // Never granted, or withdrawn before suppressions existed: the request still suppresses.
+      await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, null), now);
+      changed = true;
+    }
+    return { changed, status: state?.status === 'granted' || !state ? 'withdrawn' : state.status };
+  });
+}
+
+/**
+ * Grants a purpose again, from the link in the person's own mailbox (the undo after an
+ * unsubscribe, or a switch in the preference centre). Records the script shown on the page.
+ * Having the link proves the address is theirs, so a newsletter grant is confirmed at once
+ * (a `confirmed` event follows the `granted` one) and lifts the suppression.
+ */
+export async function grant(ctx: AnonymousCtx, link: SubscriberLink, purpose: string, via: Via, evidence: Record<string, string>): Promise<ChangeResult> {
+  const contact = link.contact;
+  if (!contact?.email) return { changed: false, status: 'none' };
+  const script = (await currentScripts(ctx.db, link.workspace.id)).find((s) => s.purpose === purpose);
+  if (!script) return { changed: false, status: 'none' };
+  const now = ctx.clock.now();
+  const hash = contact.emailHash ?? (await emailHash(ctx.db, link.workspace.id, contact.email));
+  return ctx.db.transaction(async (tx) => {
+    const state = await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contact.id), eq(consentState.purpose, purpose)) });
+    const suppressed = purpose === 'newsletter' ? await activeSuppression(tx, link.workspace.id, hash) : null;
+    if (state?.status === 'granted' && (purpose !== 'newsletter' || (state.confirmedAt && !suppressed))) return { changed: false, status: 'granted' };
+    const base = { contactId: contact.id, purpose, channel: 'email_link' as const, actorType: 'subscriber' as const, actorId: contact.id, occurredAt: now };
+    const confirmedId = newId('evt');
+    const events = [
+      ...(state?.status === 'granted' ? [] : [{ ...base, action: 'granted' as const, scriptId: script.id, scriptSha256: script.sha256, evidence: evidenceOf(link, via, evidence) }]),
+      ...(purpose === 'newsletter' ? [{ ...base, id: confirmedId, action: 'confirmed' as const, evidence: { ...evidenceOf(link, via, evidence), proof: 'acted from the link in their mailbox' } }] : []),
+    ];
+    await appendConsentEvents(tx, link.workspace.id, events, now);
+    if (suppressed) await liftSuppression(tx, link.workspace.id, hash, confirmedId, now);
+    // Asking to receive the newsletter again is the prospect reaching out (CNIL retention clock).
+    await tx.update(contacts).set({ lastProspectActionAt: now, updatedAt: now }).where(eq(contacts.id, contact.id));
+    return { changed: true, status: 'granted' };
+  });
+}
+
+function evidenceOf(link: SubscriberLink, via: Via, evidence: Record<string, string>): Record<string, string> {
+  return { ...evidence, via, ...(link.campaignId ? { campaignId: link.campaignId } : {}) };
+}
+
+function source(link: SubscriberLink, eventId: string | null): Record<string, string> {
+  return { ...(eventId ? { eventId } : {}), ...(link.campaignId ? { campaignId: link.campaignId } : {}) };
+}
