@@ -34,6 +34,7 @@ import { outboxPages } from './http/pages/outbox-pages.js';
 import { previewLinkPage } from './http/pages/preview-link.js';
 import { confirmPage } from './http/pages/confirm-page.js';
 import { subscriberPages } from './http/pages/subscriber-pages.js';
+import { privacyPages } from './http/pages/privacy-pages.js';
 import { workspacePage } from './http/pages/workspace-page.js';
 
 export type { AppDeps } from './http/env.js';
@@ -164,6 +165,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', previewLinkPage);
   app.route('/', confirmPage);
   app.route('/', subscriberPages);
+  app.route('/', privacyPages);
   app.route('/', agentConsole);
   app.route('/', proofPages);
   app.route('/', campaignPages);

@@ -12,7 +12,8 @@ import { dueDateOf } from '../../src/domain/privacy/requests.js';
 import { runRetention } from '../../src/domain/privacy/retention.js';
 import { starterTemplates } from '../../src/email/templates.generated.js';
 import { createTestApp, errorOf, testKeys, type TestApp } from '../helpers/app.js';
-import { makeScripts, unique } from '../helpers/factories.js';
+import { unique } from '../helpers/factories.js';
+import { lastMailText, subscriber, type Subscriber } from '../helpers/subscriber.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -22,54 +23,7 @@ afterAll(() => t.dispose());
 
 const everyone = { match: 'all', conditions: [] };
 
-/** A confirmed subscriber who received one newsletter; returns the links in that email. */
-async function subscriber() {
-  const team = await t.workspaceWithTeam();
-  const scripts = await makeScripts(t.db, team.workspace);
-  const email = `${unique('marie')}@example.test`;
-  const digits = String(Math.floor(Math.random() * 1e8)).padStart(8, '0');
-  const lastName = unique('Dupont');
-  const body = {
-    contact: { email, phone: `06${digits}`, firstName: 'Marie', lastName, attributes: { destination: 'Rome' } },
-    call: { ref: unique('CALL'), basis: 'inbound_call', campaign: 'Voyage à Rome' },
-    answers: [
-      { purpose: 'newsletter', answer: 'granted', scriptId: scripts.newsletter.id },
-      { purpose: 'open_tracking', answer: 'granted', scriptId: scripts.open_tracking.id },
-    ],
-  };
-  const captured = await t.request('/api/v1/consents', { method: 'POST', token: team.agent.token, json: body });
-  expect(captured.status).toBe(201);
-  const contactId = ((await captured.json()) as { contact: { id: string } }).contact.id;
-  const confirm = /\/confirm\/[\w.-]+/.exec(await lastMailText(email))![0];
-  await t.request(confirm, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ answer: 'confirm' }) });
-  const segment = (await (await t.request('/api/v1/segments', { method: 'POST', token: team.marketer.token, json: { name: 'Tous', rules: everyone } })).json()) as { id: string };
-  const campaign = (await (await t.request('/api/v1/campaigns', { method: 'POST', token: team.marketer.token, json: { name: 'Rome', templateId: starterTemplates[0].id } })).json()) as { id: string };
-  expect((await t.request(`/api/v1/campaigns/${campaign.id}/send`, { method: 'POST', token: team.marketer.token, json: { segmentId: segment.id } })).status).toBe(200);
-  const [mail] = (await t.client.execute({ sql: "SELECT headers, html FROM outbox_messages WHERE \"to\" = ? AND json_extract(tags, '$.campaign') = ?", args: [email, campaign.id] })).rows;
-  const headers = JSON.parse(String(mail!.headers)) as Record<string, string>;
-  const html = String(mail!.html);
-  return {
-    ...team,
-    scripts,
-    body,
-    phone: `+336${digits}`,
-    lastName,
-    email,
-    contactId,
-    segmentId: segment.id,
-    campaignId: campaign.id,
-    headers,
-    unsubscribe: /<http:\/\/localhost(\/u\/[\w.-]+)>/.exec(headers['List-Unsubscribe']!)![1]!,
-    mailtoSubject: decodeURIComponent(/subject=([^>]+)>/.exec(headers['List-Unsubscribe']!)![1]!),
-    preferences: /href="http:\/\/localhost(\/p\/[\w.-]+)"/.exec(html)![1]!,
-  };
-}
-type Subscriber = Awaited<ReturnType<typeof subscriber>>;
 
-async function lastMailText(to: string): Promise<string> {
-  const rows = (await t.client.execute({ sql: 'SELECT text FROM outbox_messages WHERE "to" = ? ORDER BY created_at DESC, rowid DESC LIMIT 1', args: [to] })).rows;
-  return String(rows[0]?.text ?? '');
-}
 const eventsOf = async (contactId: string) =>
   (await t.client.execute({ sql: 'SELECT purpose, action, channel, actor_type FROM consent_events WHERE contact_id = ? ORDER BY seq', args: [contactId] })).rows.map((r) => `${r.purpose}:${r.action}:${r.channel}:${r.actor_type}`);
 const stateOf = async (contactId: string, purpose: string) =>
@@ -88,7 +42,7 @@ function gmailOneClick(path: string) {
 
 describe('one-click unsubscribe (RFC 8058)', () => {
   it('a POST exactly as Gmail sends it withdraws and suppresses at once, answers 200 without redirect, and a second writes nothing', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     expect(s.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     expect(await audienceCount(s)).toBe(1);
     const res = await gmailOneClick(s.unsubscribe);
@@ -110,7 +64,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
   });
 
   it('accepts the urlencoded body too, and a flood of POSTs records one event', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const post = () => t.request(s.unsubscribe, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
     const answers = await Promise.all(Array.from({ length: 20 }, post));
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
@@ -118,7 +72,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
   });
 
   it('a scanner’s GET or HEAD shows the page and changes nothing', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const before = await t.dumpDatabase();
     const page = await t.request(s.unsubscribe, { headers: { 'user-agent': 'Microsoft Defender SafeLinks' } });
     expect(page.status).toBe(200);
@@ -131,7 +85,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
   });
 
   it('refuses forged, truncated, wrong-purpose and cross-workspace tokens, and wrong bodies, with a page and no change', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const other = await t.workspaceWithTeam();
     const crossWorkspace = await signToken(testKeys, t.clock, 'unsubscribe', { sub: s.contactId, wid: other.workspace.id, cid: s.campaignId }, null);
     const wrongPurpose = s.preferences.replace('/p/', '/u/');
@@ -156,7 +110,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
   });
 
   it('undo re-subscribes with a new explicit grant from the subscriber, confirmed by the link, and lifts the suppression', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     await gmailOneClick(s.unsubscribe);
     const page = await (await t.request(s.unsubscribe)).text();
     expect(page).toContain('Me réinscrire à la newsletter');
@@ -173,7 +127,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
   });
 
   it('the mailto: address unsubscribes from an inbound message carrying the token in its subject', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const ctx = { ...t.deps, requestId: 'inbound-test' };
     expect(s.mailtoSubject).toMatch(/^unsubscribe eyJ/);
     expect(await handleInboundUnsubscribe(ctx, { from: `Marie <${s.email}>`, subject: `Re: ${s.mailtoSubject}` })).toBe('unsubscribed');
@@ -185,7 +139,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
   });
 
   it('a send in progress skips an address suppressed after it started', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     await gmailOneClick(s.unsubscribe);
     // Consent granted again behind the list's back (e.g. an import): the suppression still holds at claim.
     await t.client.execute({ sql: "UPDATE consent_state SET status = 'granted' WHERE contact_id = ? AND purpose = 'newsletter'", args: [s.contactId] });
@@ -200,7 +154,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
 
 describe('preference centre', () => {
   it('turns open tracking off alone, then on again, each a ledger event', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const page = await (await t.request(`${s.preferences}?stop=opens`)).text();
     expect(page).toContain('refuser ici la mesure d’ouverture');
     const off = await t.request(s.preferences, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ purpose: 'open_tracking', action: 'withdraw' }) });
@@ -221,7 +175,7 @@ describe('preference centre', () => {
   });
 
   it('corrects the person’s own details (rectification) and logs the request', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const res = await t.request(`${s.preferences}/details`, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ firstName: 'Marie-Anne', lastName: 'Dupont', phone: 'not a phone' }) });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('phone is not a valid phone number');
@@ -232,7 +186,7 @@ describe('preference centre', () => {
   });
 
   it('downloads everything as JSON and CSV through a 15-minute link bound to the browser that asked', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const asked = await t.request(`${s.preferences}/export`, { method: 'POST', headers: { origin: 'http://localhost' } });
     const cookie = asked.headers.get('set-cookie')!.split(';')[0]!;
     expect(asked.headers.get('set-cookie')).toMatch(/HttpOnly/i);
@@ -266,7 +220,7 @@ describe('preference centre', () => {
 
 describe('erasure', () => {
   it('from the preference centre: the person is no longer findable, the chain verifies, a re-capture is refused and, overridden, mails nothing until confirmed', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const refused = await t.request(`${s.preferences}/erase`, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({}) });
     expect(refused.status).toBe(400);
     const erased = await t.request(`${s.preferences}/erase`, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ confirm: 'yes' }) });
@@ -315,7 +269,7 @@ describe('erasure', () => {
     expect(await audienceCount(s)).toBe(0);
     await t.client.execute({ sql: 'UPDATE consent_state SET confirmed_at = NULL WHERE contact_id = ?', args: [result.contact.id] });
     // The person confirms from the email: the suppression lifts, and only then are they in the audience.
-    const confirm = /\/confirm\/[\w.-]+/.exec(await lastMailText(s.email))![0];
+    const confirm = /\/confirm\/[\w.-]+/.exec(await lastMailText(t, s.email))![0];
     await t.request(confirm, { method: 'POST', headers: { origin: 'http://localhost' }, body: new URLSearchParams({ answer: 'confirm' }) });
     expect(await suppressionOf(s)).toMatchObject({ suppressed: false });
     expect(await audienceCount(s)).toBe(1);
@@ -324,7 +278,7 @@ describe('erasure', () => {
 
 describe('requests logged by an admin', () => {
   it('are due one month out, listed by deadline, flagged overdue, and closed by the action that answers them', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const log = (json: unknown) => t.request('/api/v1/dsr-requests', { method: 'POST', token: s.admin.token, json });
     const access = await log({ contactId: s.contactId, type: 'access', channel: 'phone', receivedAt: '2026-10-31T10:00:00Z' });
     expect(access.status).toBe(201);
@@ -369,7 +323,7 @@ describe('requests logged by an admin', () => {
 
 describe('retention', () => {
   it('erases prospects whose last own action is older than the retention, logs it, and is safe to run twice', async () => {
-    const s = await subscriber();
+    const s = await subscriber(t);
     const day = 86_400_000;
     const now = t.clock.now();
     const old = `${unique('old')}@example.test`;

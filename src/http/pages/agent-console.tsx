@@ -10,7 +10,11 @@ import { callBases, type CallBasis } from '../../db/schema.js';
 import { captureConsent } from '../../domain/consent/capture.js';
 import { callReceipt } from '../../domain/consent/receipt.js';
 import { currentScripts, type ConsentScript } from '../../domain/consent/scripts.js';
-import { Invalid, type FieldIssue } from '../../domain/errors.js';
+import { Conflict, Invalid, type FieldIssue } from '../../domain/errors.js';
+import { activeSuppression, emailHash, type Suppression } from '../../domain/privacy/suppressions.js';
+import { normaliseEmail } from '../../domain/contacts/normalise.js';
+import { formatConsentDate } from '../../email/render.js';
+import type { Ctx } from '../../domain/context.js';
 import { formatDateTime, t } from '../../i18n/fr.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
@@ -22,7 +26,7 @@ const capturers = pageFor(['agent', 'admin']);
 
 type Values = Record<string, string>;
 
-function ConsoleForm(props: { scripts: ConsentScript[]; values: Values; issues: FieldIssue[]; idempotencyKey: string }) {
+function ConsoleForm(props: { scripts: ConsentScript[]; values: Values; issues: FieldIssue[]; idempotencyKey: string; suppressed?: { reason: string; date: string } | undefined }) {
   const { values } = props;
   const err = (...fields: string[]) => props.issues.find((i) => fields.includes(i.field))?.message;
   const text = (name: string, label: string, opts: { type?: string; required?: boolean; autofocus?: boolean; autocomplete?: string; field?: string } = {}) => {
@@ -45,14 +49,14 @@ function ConsoleForm(props: { scripts: ConsentScript[]; values: Values; issues: 
       </div>
     );
   };
-  const focusEmail = Boolean(values.phone);
+  const focusEmail = Boolean(values.phone) && !props.suppressed;
   return (
     <form method="post" action="/agent" class="console" novalidate>
       <input type="hidden" name="idempotencyKey" value={props.idempotencyKey} />
       <section class="card">
         <h2>{s.leadTitle}</h2>
         <div class="grid two">
-          {text('phone', s.phone, { type: 'tel', autofocus: !focusEmail, field: 'contact.phone' })}
+          {text('phone', s.phone, { type: 'tel', autofocus: !focusEmail && !props.suppressed, field: 'contact.phone' })}
           <div>
             {text('email', s.email, { type: 'email', required: true, autofocus: focusEmail, field: 'contact.email' })}
             <p class="spelled" id="email-spelled" aria-live="polite"></p>
@@ -109,9 +113,27 @@ function ConsoleForm(props: { scripts: ConsentScript[]; values: Values; issues: 
           </fieldset>
         );
       })}
-      <div class="actions">
-        <button type="submit">{s.submit}</button>
-      </div>
+      {props.suppressed ? (
+        <section class="card override" role="alert">
+          <h2>{s.suppressedTitle}</h2>
+          <p>
+            <strong>{s.suppressed(props.suppressed.reason, props.suppressed.date)}</strong>
+          </p>
+          <p>{s.suppressedHelp}</p>
+          <label for="overrideReason">{s.overrideReason}</label>
+          <textarea id="overrideReason" name="overrideReason" rows={2} maxlength={500} required autofocus>
+            {values.overrideReason ?? ''}
+          </textarea>
+          <FieldError id="overrideReason-error" message={err('suppressionOverride.reason')} />
+          <div class="actions">
+            <button type="submit">{s.overrideSubmit}</button>
+          </div>
+        </section>
+      ) : (
+        <div class="actions">
+          <button type="submit">{s.submit}</button>
+        </div>
+      )}
     </form>
   );
 }
@@ -146,7 +168,7 @@ function valuesFromQuery(c: Context<AppEnv>): Values {
   };
 }
 
-async function render(c: Context<AppEnv>, values: Values, issues: FieldIssue[], status: 200 | 400, extra?: unknown) {
+async function render(c: Context<AppEnv>, values: Values, issues: FieldIssue[], status: 200 | 400 | 409, extra?: unknown, suppressed?: { reason: string; date: string }) {
   const ctx = ctxOf(c);
   const scripts = await currentScripts(ctx.db, ctx.workspaceId);
   return c.html(
@@ -154,11 +176,19 @@ async function render(c: Context<AppEnv>, values: Values, issues: FieldIssue[], 
       <h1>{s.title}</h1>
       {extra as never}
       {issues.length > 0 && <Notice kind="err">{s.fixErrors(issues.length)}</Notice>}
-      <ConsoleForm scripts={scripts} values={values} issues={issues} idempotencyKey={crypto.randomUUID()} />
+      {suppressed && issues.length === 0 && <Notice kind="err">{s.suppressed(suppressed.reason, suppressed.date)}</Notice>}
+      <ConsoleForm scripts={scripts} values={values} issues={issues} idempotencyKey={crypto.randomUUID()} suppressed={suppressed} />
     </Layout>,
     status,
   );
 }
+
+/** When an override form comes back invalid (no reason), show the suppression again. */
+async function lookupSuppression(ctx: Ctx, email: string): Promise<Suppression | null> {
+  const normalised = normaliseEmail(email);
+  return normalised ? activeSuppression(ctx.db, ctx.workspaceId, await emailHash(ctx.db, ctx.workspaceId, normalised)) : null;
+}
+const suppressionOf = (row: Suppression | null) => (row ? { reason: row.reason, date: formatConsentDate(row.suppressedAt) } : undefined);
 
 export const agentConsole = new Hono<AppEnv>()
   .get('/agent', capturers, async (c) => {
@@ -197,6 +227,8 @@ export const agentConsole = new Hono<AppEnv>()
           contact: { email: values.email ?? '', phone: values.phone || null, firstName: values.firstName || null, lastName: values.lastName || null },
           call: { ref: values.callRef!.trim(), basis: basis as CallBasis, basisRef: values.basisRef || null, campaign: values.campaign || null },
           answers: answers as { purpose: string; answer: 'granted' | 'refused'; scriptId: string }[],
+          // Present only once the console showed the suppression and the agent gave a reason.
+          suppressionOverride: values.overrideReason !== undefined ? { reason: values.overrideReason } : null,
         },
         idempotencyKey: values.idempotencyKey || undefined,
         evidence: { via: 'console', ip: c.get('deps').clientIp(c) ?? '', userAgent: (c.req.header('user-agent') ?? '').slice(0, 300) },
@@ -206,7 +238,14 @@ export const agentConsole = new Hono<AppEnv>()
       const next = new URLSearchParams({ receipt: result.body.call.id, mail: result.body.confirmationEmail, campaign: values.campaign ?? '', basis });
       return c.redirect(`/agent?${next}`, 303);
     } catch (error) {
-      if (error instanceof Invalid) return render(c, values, error.issues, 400);
+      if (error instanceof Invalid) {
+        const suppressed = values.overrideReason !== undefined ? suppressionOf(await lookupSuppression(ctx, values.email ?? '')) : undefined;
+        return render(c, values, error.issues, 400, undefined, suppressed);
+      }
+      if (error instanceof Conflict && error.code === 'suppressed') {
+        const details = error.details as { suppressedAt: string; reason: string };
+        return render(c, values, [], 409, undefined, { reason: details.reason, date: formatConsentDate(new Date(details.suppressedAt)) });
+      }
       throw error;
     }
   });

@@ -74,6 +74,16 @@ h2.spaced{margin-top:24px}
 progress{width:100%;height:22px;accent-color:var(--brand)}
 .event .hash{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere}
 @media print{header.top,.actions,nav{display:none}body{background:#fff}.card{border:none;padding:0}}
+.small{font-size:13px}
+textarea{width:100%;padding:8px 10px;border:1px solid var(--line);border-radius:6px;font:inherit}
+.override{border:2px solid #f0b429;background:#fffbea}
+.prefs{max-width:680px;margin:32px auto}
+ul.purposes{list-style:none;padding:0;margin:0}
+ul.purposes li{border:1px solid var(--line);border-radius:8px;padding:12px;margin:8px 0}
+ul.purposes li.focus{border-color:var(--brand);box-shadow:0 0 0 3px #c7d7ff}
+ul.purposes form{display:flex;flex-wrap:wrap;gap:8px;align-items:center}
+ul.purposes form button{margin-left:auto}
+ul.purposes details{flex-basis:100%;order:5}
 @media (max-width:600px){main{padding:16px 12px}header.top .bar{padding:8px 12px}iframe.mail{height:560px}}
 `;
 

@@ -20,6 +20,7 @@ const nav: NavItem[] = [
   { href: '/admin/workspace', label: t.nav.workspace, roles: ['admin'] },
   { href: '/admin/members', label: t.nav.members, roles: ['admin'] },
   { href: '/admin/api-keys', label: t.nav.apiKeys, roles: ['admin'] },
+  { href: '/admin/requests', label: t.nav.requests, roles: ['admin'] },
   { href: '/admin/audit', label: t.nav.audit, roles: ['admin'] },
   { href: '/dev/outbox', label: t.nav.outbox, roles: ['admin', 'marketer', 'agent'], outboxOnly: true },
   { href: '/api/docs', label: t.nav.apiDocs, roles: ['admin', 'marketer', 'agent'] },

@@ -3,7 +3,10 @@
  * Admin/DPO pages: find a contact, read (and print) their consent proof: the same bundle as
  * GET /api/v1/contacts/{id}/consent-proof, laid out for a person (or a PDF through "Print").
  */
+import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { dsrRequests } from '../../db/schema.js';
+import { RightsCard } from './privacy-pages.js';
 import { consentProof } from '../../domain/consent/proof.js';
 import { searchContacts } from '../../domain/contacts/contacts.js';
 import { formatPhone } from '../../domain/contacts/normalise.js';
@@ -62,7 +65,13 @@ export const proofPages = new Hono<AppEnv>()
     );
   })
   .get('/admin/contacts/:id/proof', admin, async (c) => {
-    const proof = await consentProof({ ctx: ctxOf(c), input: { contactId: c.req.param('id') } });
+    const ctx = ctxOf(c);
+    const proof = await consentProof({ ctx, input: { contactId: c.req.param('id') } });
+    // Opened from the request register: the actions below answer (and close) that request.
+    const requestId = c.req.query('request');
+    const request = requestId
+      ? await ctx.db.query.dsrRequests.findFirst({ where: and(eq(dsrRequests.id, requestId), eq(dsrRequests.workspaceId, ctx.workspaceId), eq(dsrRequests.contactId, proof.contact.id), eq(dsrRequests.status, 'open')) })
+      : undefined;
     const chain = proof.chain.workspaceVerification;
     const scripts = new Map(proof.scripts.map((x) => [x.id, x]));
     return c.html(
@@ -150,6 +159,7 @@ export const proofPages = new Hono<AppEnv>()
         <p>
           <a href={`/api/v1/contacts/${proof.contact.id}/consent-proof`}>{s.json}</a>
         </p>
+        <RightsCard contactId={proof.contact.id} requestId={request?.id} requestType={request?.type} />
       </Layout>,
     );
   });

@@ -22,6 +22,7 @@ import { exportContactData, exportToCsv } from '../../domain/privacy/export.js';
 import { grant, linkFor, readSubscriberLink, subscriberPurposes, withdraw, type PurposeView, type SubscriberLink } from '../../domain/privacy/subscriber.js';
 import { activeSuppression } from '../../domain/privacy/suppressions.js';
 import { DomainError } from '../../domain/errors.js';
+import { formatPhone } from '../../domain/contacts/normalise.js';
 import { formatConsentDate } from '../../email/render.js';
 import { t } from '../../i18n/fr.js';
 import { sha256Hex, randomToken } from '../../lib/crypto.js';
@@ -79,7 +80,7 @@ function ScriptText(props: { purpose: PurposeView | undefined }) {
   return (
     <details>
       <summary>{s.whatYouAccept}</summary>
-      <p class="script-text">{props.purpose.script.text}</p>
+      <blockquote class="script">{props.purpose.script.text}</blockquote>
     </details>
   );
 }
@@ -161,7 +162,7 @@ function PreferencesPage(props: { token: string; link: SubscriberLink; purposes:
               <form method="post" action={`/p/${props.token}`}>
                 <input type="hidden" name="purpose" value={p.purpose} />
                 <strong>{p.label}</strong>{' '}
-                <span class={`badge ${p.status === 'granted' ? 'ok' : ''}`}>{s.status[p.status]}</span>
+                <span class={`pill ${p.status === 'granted' ? 'ok' : ''}`}>{s.status[p.status]}</span>
                 {p.since && <span class="muted"> {s.since(formatConsentDate(p.since))}</span>}
                 {p.status === 'granted' ? (
                   <button class="secondary" type="submit" name="action" value="withdraw">
@@ -181,7 +182,7 @@ function PreferencesPage(props: { token: string; link: SubscriberLink; purposes:
         </ul>
 
         <h2>{s.sectionData}</h2>
-        <dl class="facts">
+        <dl class="kv">
           <dt>{f.email}</dt>
           <dd>{contact.email}</dd>
           <dt>{f.firstName}</dt>
@@ -189,7 +190,7 @@ function PreferencesPage(props: { token: string; link: SubscriberLink; purposes:
           <dt>{f.lastName}</dt>
           <dd>{contact.lastName ?? t.common.none}</dd>
           <dt>{f.phone}</dt>
-          <dd>{contact.phone ?? t.common.none}</dd>
+          <dd>{contact.phone ? formatPhone(contact.phone) : t.common.none}</dd>
           <dt>{f.sourceCampaign}</dt>
           <dd>{contact.sourceCampaign ?? t.common.none}</dd>
           <dt>{f.since}</dt>
