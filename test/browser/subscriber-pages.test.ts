@@ -89,4 +89,23 @@ describe('subscriber pages in Chromium', () => {
     expect(String(rows.rows[0]!.details)).toContain('A rappelé pour recevoir les offres Rome');
     await page.close();
   });
+
+  it('an admin logs a request received by phone, sees its deadline in the register, and closes it', async () => {
+    const other = await subscriber(env.t);
+    const page = await open('/');
+    await loginThroughForm(page, env.server.url, other.admin.email, `/admin/contacts/${other.contactId}/proof`);
+    await page.click('summary:has-text("Enregistrer une demande reçue")');
+    await page.selectOption('#dsr-type', 'access');
+    await page.selectOption('#dsr-channel', 'phone');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin/requests'), page.click('button:has-text("Enregistrer la demande")')]);
+    await expect(page.locator('.notice.ok').textContent()).resolves.toBe('Demande enregistrée.');
+    const row = page.locator('tbody tr').first();
+    await expect(row.textContent()).resolves.toContain(other.email);
+    await expect(row.textContent()).resolves.toContain('À traiter');
+    await screenshot(page, 'requests-register');
+    await row.locator('input[name=outcome]').fill('Export envoyé par courrier');
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('ok') === 'closed'), row.locator('button:has-text("Clore")').click()]);
+    await expect(page.locator('tbody tr').first().textContent()).resolves.toContain('Traitée');
+    await page.close();
+  });
 });

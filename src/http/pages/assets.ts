@@ -75,6 +75,7 @@ progress{width:100%;height:22px;accent-color:var(--brand)}
 .event .hash{font-family:ui-monospace,monospace;font-size:12px;overflow-wrap:anywhere}
 @media print{header.top,.actions,nav{display:none}body{background:#fff}.card{border:none;padding:0}}
 .small{font-size:13px}
+.inline-form input[name=outcome]{min-width:220px}
 textarea{width:100%;padding:8px 10px;border:1px solid var(--line);border-radius:6px;font:inherit}
 .override{border:2px solid #f0b429;background:#fffbea}
 .prefs{max-width:680px;margin:32px auto}
