@@ -24,6 +24,6 @@ export async function handleInboundUnsubscribe(ctx: AnonymousCtx, message: { fro
   const link = await readSubscriberLink(ctx, 'unsubscribe', token);
   if (!link) return 'invalid_token';
   const from = normaliseEmail(message.from.replace(/^.*<([^>]+)>.*$/, '$1'));
-  const result = await withdraw(ctx, link, 'newsletter', 'mailto', { fromSubscribedAddress: from !== null && from === link.contact?.email ? 'yes' : 'no' });
-  return result.changed ? 'unsubscribed' : 'already_unsubscribed';
+  const changed = await withdraw(ctx, link, 'newsletter', 'mailto', { fromSubscribedAddress: from !== null && from === link.contact?.email ? 'yes' : 'no' });
+  return changed ? 'unsubscribed' : 'already_unsubscribed';
 }

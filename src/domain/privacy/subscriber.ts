@@ -71,19 +71,13 @@ export async function subscriberPurposes(db: DbOrTx, link: SubscriberLink): Prom
 /** How the subscriber acted, recorded as evidence (IP and user agent are erasable personal data). */
 export type Via = 'list_unsubscribe_post' | 'unsubscribe_page' | 'mailto' | 'preference_centre';
 
-export interface ChangeResult {
-  /** False when the state already was what was asked (nothing written). */
-  changed: boolean;
-  status: PurposeView['status'];
-}
-
 /**
- * Withdraws a purpose. For the newsletter the address is also suppressed, in the same
+ * Withdraws a purpose; true when something was written (false: it already was withdrawn). For the newsletter the address is also suppressed, in the same
  * transaction (checked again when each batch is claimed, so a send in progress skips them).
  */
-export async function withdraw(ctx: AnonymousCtx, link: SubscriberLink, purpose: string, via: Via, evidence: Record<string, string>): Promise<ChangeResult> {
+export async function withdraw(ctx: AnonymousCtx, link: SubscriberLink, purpose: string, via: Via, evidence: Record<string, string>): Promise<boolean> {
   const contact = link.contact;
-  if (!contact?.email) return { changed: false, status: 'withdrawn' };
+  if (!contact?.email) return false;
   const now = ctx.clock.now();
   const hash = contact.emailHash ?? (await emailHash(ctx.db, link.workspace.id, contact.email));
   return ctx.db.transaction(async (tx) => {
@@ -103,27 +97,27 @@ export async function withdraw(ctx: AnonymousCtx, link: SubscriberLink, purpose:
       await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, null), now);
       changed = true;
     }
-    return { changed, status: state?.status === 'granted' || !state ? 'withdrawn' : state.status };
+    return changed;
   });
 }
 
 /**
- * Grants a purpose again, from the link in the person's own mailbox (the undo after an
+ * Grants a purpose again (true when something was written), from the link in the person's own mailbox (the undo after an
  * unsubscribe, or a switch in the preference centre). Records the script shown on the page.
  * Having the link proves the address is theirs, so a newsletter grant is confirmed at once
  * (a `confirmed` event follows the `granted` one) and lifts the suppression.
  */
-export async function grant(ctx: AnonymousCtx, link: SubscriberLink, purpose: string, via: Via, evidence: Record<string, string>): Promise<ChangeResult> {
+export async function grant(ctx: AnonymousCtx, link: SubscriberLink, purpose: string, via: Via, evidence: Record<string, string>): Promise<boolean> {
   const contact = link.contact;
-  if (!contact?.email) return { changed: false, status: 'none' };
+  if (!contact?.email) return false;
   const script = (await currentScripts(ctx.db, link.workspace.id)).find((s) => s.purpose === purpose);
-  if (!script) return { changed: false, status: 'none' };
+  if (!script) return false;
   const now = ctx.clock.now();
   const hash = contact.emailHash ?? (await emailHash(ctx.db, link.workspace.id, contact.email));
   return ctx.db.transaction(async (tx) => {
     const state = await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contact.id), eq(consentState.purpose, purpose)) });
     const suppressed = purpose === 'newsletter' ? await activeSuppression(tx, link.workspace.id, hash) : null;
-    if (state?.status === 'granted' && (purpose !== 'newsletter' || (state.confirmedAt && !suppressed))) return { changed: false, status: 'granted' };
+    if (state?.status === 'granted' && (purpose !== 'newsletter' || (state.confirmedAt && !suppressed))) return false;
     const base = { contactId: contact.id, purpose, channel: 'email_link' as const, actorType: 'subscriber' as const, actorId: contact.id, occurredAt: now };
     const confirmedId = newId('evt');
     const events = [
@@ -134,7 +128,7 @@ export async function grant(ctx: AnonymousCtx, link: SubscriberLink, purpose: st
     if (suppressed) await liftSuppression(tx, link.workspace.id, hash, confirmedId, now);
     // Asking to receive the newsletter again is the prospect reaching out (CNIL retention clock).
     await tx.update(contacts).set({ lastProspectActionAt: now, updatedAt: now }).where(eq(contacts.id, contact.id));
-    return { changed: true, status: 'granted' };
+    return true;
   });
 }
 

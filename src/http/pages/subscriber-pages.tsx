@@ -311,9 +311,9 @@ export const subscriberPages = new Hono<AppEnv>()
     const known = (await subscriberPurposes(anonymousCtxOf(c).db, link)).some((p) => p.purpose === purpose);
     if (!known || (action !== 'grant' && action !== 'withdraw')) return plain(c, 400, s.badRequestTitle, s.badRequest);
     const change = action === 'grant' ? grant : withdraw;
-    const result = await change(anonymousCtxOf(c), link, purpose, 'preference_centre', evidenceOf(c));
-    const fresh = (await readSubscriberLink(anonymousCtxOf(c), 'preferences', c.req.param('token')))!;
-    return preferencesPage(c, c.req.param('token'), fresh, { kind: result.changed ? 'ok' : 'info', text: result.changed ? s.changed : s.unchanged });
+    const changed = await change(anonymousCtxOf(c), link, purpose, 'preference_centre', evidenceOf(c));
+    // The page reads the consents afresh; the contact's shown details did not change.
+    return preferencesPage(c, c.req.param('token'), link, { kind: changed ? 'ok' : 'info', text: changed ? s.changed : s.unchanged });
   })
   .post('/p/:token/details', sameOriginForm, async (c) => {
     const link = await linkOr(c, 'preferences');
