@@ -13,6 +13,7 @@ import { campaignsApi } from './http/api/campaigns.js';
 import { consentsApi } from './http/api/consents.js';
 import { segmentsApi } from './http/api/segments.js';
 import { privacyApi } from './http/api/privacy.js';
+import { trackingApi } from './http/api/tracking.js';
 import { apiRouter } from './http/api/openapi.js';
 import { membersApi } from './http/api/members.js';
 import { outboxApi } from './http/api/outbox.js';
@@ -36,6 +37,8 @@ import { confirmPage } from './http/pages/confirm-page.js';
 import { subscriberPages } from './http/pages/subscriber-pages.js';
 import { privacyPages } from './http/pages/privacy-pages.js';
 import { workspacePage } from './http/pages/workspace-page.js';
+import { trackingRoutes } from './http/pages/tracking-routes.js';
+import { resendWebhook } from './http/webhooks/resend.js';
 
 export type { AppDeps } from './http/env.js';
 
@@ -53,6 +56,11 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     c.set('deps', deps);
     await next();
   });
+  // The pixel, the click redirect and the provider's webhooks come before every other
+  // middleware: no session, CSRF or body parsing concerns them, and they must stay fast and
+  // never fail on account of something they do not use.
+  app.route('/', trackingRoutes);
+  app.route('/', resendWebhook);
   // Runs outside secureHeaders so a route's own, stricter policy wins over the default one.
   app.use(async (c, next) => {
     await next();
@@ -134,7 +142,8 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     .route('/', campaignsApi)
     .route('/', consentsApi)
     .route('/', segmentsApi)
-    .route('/', privacyApi);
+    .route('/', privacyApi)
+    .route('/', trackingApi);
   api.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',

@@ -22,6 +22,8 @@ import { EnvError, parseEnv, type SigningKey } from './env.js';
 import { systemClock } from './lib/clock.js';
 import { randomToken } from './lib/crypto.js';
 import { jsonLogger } from './lib/logger.js';
+import { bufferedHitSink } from './tracking/hits.js';
+import { frozenLinksCache } from './tracking/links.js';
 
 /**
  * Without SIGNING_KEYS, a key is generated once and kept beside the database file, so sessions
@@ -87,6 +89,9 @@ async function main() {
   retentionTimer.unref();
   void retention();
 
+  // Opens and clicks are written in batches; shutdown writes what is left.
+  const hits = bufferedHitSink(db, logger);
+
   // PUBLIC_BASE_URL is known only after listening when PORT=0; resolve it lazily through this holder.
   const deps = {
     db,
@@ -99,6 +104,9 @@ async function main() {
     publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
     runtime: 'node' as const,
     demo: env.DEMO,
+    hits,
+    frozenLinks: frozenLinksCache(db),
+    resendWebhookSecret: env.RESEND_WEBHOOK_SECRET,
     clientIp: (c: Parameters<typeof getConnInfo>[0]) => getConnInfo(c).remote.address,
     pingDatabase: async () => {
       await db.run(sql`SELECT 1`);
@@ -143,6 +151,7 @@ async function main() {
       clearInterval(retentionTimer);
       // Let the batches in flight finish and be marked; the rest resumes at next start.
       await sendRunner.stop();
+      await hits.close();
       // Send what the last requests queued, then close the database.
       void mailQueue.drain().finally(() => {
         close();

@@ -29,6 +29,8 @@ import { tokenBucket } from './sending/throttle.js';
 import type { Services } from './domain/context.js';
 import { handleInboundUnsubscribe } from './domain/privacy/inbound.js';
 import { runRetention } from './domain/privacy/retention.js';
+import { directHitSink } from './tracking/hits.js';
+import { frozenLinksCache } from './tracking/links.js';
 
 /** The daily Cron Trigger (wrangler.toml) that runs retention; the other one fires every minute. */
 const RETENTION_CRON = '17 3 * * *';
@@ -98,6 +100,9 @@ function build(bindings: Bindings, origin: string): Runtime {
     runtime: 'worker',
     demo: false,
     clientIp: (c) => c.req.header('cf-connecting-ip'),
+    hits: directHitSink(db, logger),
+    frozenLinks: frozenLinksCache(db),
+    resendWebhookSecret: env.RESEND_WEBHOOK_SECRET,
     pingDatabase: async () => {
       await db.run(sql`SELECT 1`);
     },

@@ -230,9 +230,18 @@ export const campaigns = sqliteTable(
     audienceCompleteAt: integer('audience_complete_at', { mode: 'timestamp_ms' }),
     /** Why it is paused or failed, in words a marketer can act on. */
     statusReason: text('status_reason'),
+    /** UTM parameters and the click id added to its links' destinations; frozen with the content at send. */
+    linkTracking: text('link_tracking', { mode: 'json' }).$type<LinkTracking>(),
   },
   (t) => [index('campaigns_workspace_updated_idx').on(t.workspaceId, t.updatedAt), index('campaigns_status_idx').on(t.status, t.scheduledAt)],
 );
+
+/** What the click redirect adds to a link's destination (never overriding the author's own parameters). */
+export interface LinkTracking {
+  utm?: { source: string; medium: string; campaign: string; content?: string };
+  /** Append `cn_click=<token>` so the landing site can report a conversion with it. */
+  appendClickId?: boolean;
+}
 
 export const sendStatuses = ['queued', 'claimed', 'sent', 'failed', 'suppressed'] as const;
 export type SendStatus = (typeof sendStatuses)[number];
@@ -263,9 +272,30 @@ export const sends = sqliteTable(
     sourceCampaign: text('source_campaign'),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+    /**
+     * Whether this message carries the open pixel: the recipient's `open_tracking` consent when
+     * the batch was claimed (CNIL délibération 2026-042). The "tracked base" of open rates.
+     */
+    tracksOpens: integer('tracks_opens', { mode: 'boolean' }).notNull().default(false),
+    // What happened to this message afterwards: a rollup of its `events` and `conversions`,
+    // recomputed from them whenever they change (src/tracking/rollup.ts), so stats read one row
+    // per recipient instead of every event.
+    deliveredAt: integer('delivered_at', { mode: 'timestamp_ms' }),
+    bouncedAt: integer('bounced_at', { mode: 'timestamp_ms' }),
+    complainedAt: integer('complained_at', { mode: 'timestamp_ms' }),
+    unsubscribedAt: integer('unsubscribed_at', { mode: 'timestamp_ms' }),
+    humanOpens: integer('human_opens').notNull().default(0),
+    machineOpens: integer('machine_opens').notNull().default(0),
+    humanClicks: integer('human_clicks').notNull().default(0),
+    machineClicks: integer('machine_clicks').notNull().default(0),
+    conversions: integer('conversions').notNull().default(0),
+    /** Sum of attributed conversion values, in minor units of the workspace currency. */
+    conversionValue: integer('conversion_value').notNull().default(0),
   },
   (t) => [
     uniqueIndex('sends_campaign_contact_idx').on(t.campaignId, t.contactId),
+    index('sends_provider_idx').on(t.providerId),
+    index('sends_contact_idx').on(t.contactId, t.sentAt),
     index('sends_campaign_status_idx').on(t.campaignId, t.status, t.id),
     index('sends_campaign_batch_idx').on(t.campaignId, t.batch),
   ],
@@ -584,4 +614,118 @@ export const dsrRequests = sqliteTable(
     createdById: text('created_by_id'),
   },
   (t) => [index('dsr_requests_due_idx').on(t.workspaceId, t.status, t.dueAt), index('dsr_requests_contact_idx').on(t.contactId)],
+);
+
+/**
+ * One link the author wrote in a campaign, frozen when sending starts: the click redirect
+ * (`/c/:token`) goes to this URL and nowhere else. `url` already carries the campaign's UTM
+ * parameters; a link whose URL depends on the recipient is not wrapped (`tracked` false).
+ */
+export const campaignLinks = sqliteTable(
+  'campaign_links',
+  {
+    campaignId: text('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    idx: integer('idx').notNull(),
+    url: text('url').notNull(),
+    tracked: integer('tracked', { mode: 'boolean' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.idx] })],
+);
+
+export const eventTypes = ['delivered', 'delivery_delayed', 'bounced', 'complained', 'failed', 'open', 'click', 'unsubscribe'] as const;
+export type EventType = (typeof eventTypes)[number];
+
+/**
+ * What happened to a sent message: provider reports (Resend webhooks), opens (consenting
+ * recipients only), clicks, unsubscribes. Each open and click carries a verdict, human or machine,
+ * and the rule that decided it (src/tracking/machine.ts); raw IP addresses are never stored.
+ * Repeated identical hits within one write batch are one row with `hits` > 1.
+ */
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    workspaceId: text('workspace_id').notNull(),
+    campaignId: text('campaign_id').notNull(),
+    sendId: integer('send_id')
+      .notNull()
+      .references(() => sends.id),
+    type: text('type', { enum: eventTypes }).notNull(),
+    /** For clicks: the campaign link (`campaign_links.idx`), or -1 for the hidden honeypot link. */
+    linkIndex: integer('link_index'),
+    machine: integer('machine', { mode: 'boolean' }).notNull().default(false),
+    machineReason: text('machine_reason'),
+    /** Truncated; erased with the person. */
+    userAgent: text('user_agent'),
+    hits: integer('hits').notNull().default(1),
+    /** Provider detail: bounce type and message, failure reason. */
+    detail: text('detail'),
+    occurredAt: integer('occurred_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('events_send_idx').on(t.sendId, t.type, t.occurredAt), index('events_campaign_idx').on(t.campaignId, t.type, t.machine, t.linkIndex, t.sendId)],
+);
+
+/**
+ * Opens that may not be recorded individually (the recipient withdrew open-tracking consent
+ * after the mail left, or was erased): counted per campaign, with nothing that points at anyone.
+ * CNIL délibération 2026-042 exempts such anonymous aggregate measurement.
+ */
+export const anonymousOpens = sqliteTable(
+  'anonymous_opens',
+  {
+    campaignId: text('campaign_id').notNull(),
+    machine: integer('machine', { mode: 'boolean' }).notNull(),
+    hits: integer('hits').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.machine] })],
+);
+
+/** Webhook deliveries already processed, by `svix-id` (a replay is acknowledged and ignored). */
+export const webhookReceipts = sqliteTable('webhook_receipts', {
+  id: text('id').primaryKey(),
+  type: text('type').notNull(),
+  receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+export const attributionRules = ['click_token', 'last_click', 'last_delivered', 'none'] as const;
+export type AttributionRule = (typeof attributionRules)[number];
+
+/**
+ * A prospect becoming a customer (a quote, a booking), reported by the shop with an external id
+ * (idempotent) or recorded by an agent. Attributed when recorded to one campaign send, by the
+ * rule named in `attribution` (src/tracking/conversions.ts).
+ */
+export const conversions = sqliteTable(
+  'conversions',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    contactId: text('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    /** The reporter's own id (order number…); null once the person is erased. */
+    externalId: text('external_id'),
+    type: text('type').notNull(),
+    /** Minor units (cents) of `currency`. */
+    value: integer('value').notNull(),
+    currency: text('currency').notNull(),
+    occurredAt: integer('occurred_at', { mode: 'timestamp_ms' }).notNull(),
+    recordedAt: integer('recorded_at', { mode: 'timestamp_ms' }).notNull(),
+    campaignId: text('campaign_id'),
+    sendId: integer('send_id'),
+    attribution: text('attribution', { enum: attributionRules }).notNull(),
+    actorType: text('actor_type', { enum: ['user', 'api_key', 'subscriber', 'system'] }).notNull(),
+    actorId: text('actor_id'),
+    /** SHA-256 of the request, to tell a retry (same) from a conflicting reuse of the external id. */
+    requestHash: text('request_hash').notNull(),
+  },
+  (t) => [
+    uniqueIndex('conversions_external_idx').on(t.workspaceId, t.externalId),
+    index('conversions_send_idx').on(t.sendId),
+    index('conversions_contact_idx').on(t.contactId, t.occurredAt),
+  ],
 );

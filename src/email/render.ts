@@ -27,6 +27,11 @@ export interface RecipientUrls {
   stopTrackingUrl: string;
   /** The open pixel's URL, only when this recipient consented to open tracking; else no pixel. */
   pixelUrl?: string | null;
+  /**
+   * A link no human can see or follow (hidden, out of the accessibility tree, absent from the
+   * text part): whoever requests it is a scanner (src/tracking/machine.ts).
+   */
+  honeypotUrl?: string | null;
   /** Wraps an author's link (click tracking); identity when absent. */
   link?: (index: number, url: string) => string;
 }
@@ -111,8 +116,16 @@ function own(record: Record<string, unknown> | null | undefined, key: string): u
   return record && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-function pixelHtml(url: string): string {
-  return `<img src="${escapeHtml(url)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
+/** The layout's tracking slot (HTML part only): the scanner trap, then the pixel when consented. */
+function trackingHtml(urls: RecipientUrls): string {
+  let out = '';
+  if (urls.honeypotUrl) {
+    out += `<a href="${escapeHtml(urls.honeypotUrl)}" aria-hidden="true" tabindex="-1" style="display:none;font-size:0;line-height:0;max-height:0;overflow:hidden;mso-hide:all">&#8203;</a>`;
+  }
+  if (urls.pixelUrl) {
+    out += `<img src="${escapeHtml(urls.pixelUrl)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;
+  }
+  return out;
 }
 
 function join(parts: Part[], values: string[]): string {
@@ -147,7 +160,7 @@ export function renderEmail(artefact: CompiledEmail, recipient: Recipient, urls:
           case 'consentAgent':
             return recipient.consentAgentName?.trim() || 'l’un de nos conseillers';
           case 'pixel':
-            return urls.pixelUrl ? pixelHtml(urls.pixelUrl) : '';
+            return trackingHtml(urls);
           default:
             return '';
         }

@@ -291,6 +291,10 @@ export const t = {
     answering: (type: string) => `Vous traitez une demande : ${type}. L’export ou l’effacement la clôt.`,
     ok: { logged: 'Demande enregistrée.', closed: 'Demande close.', erased: 'Personne effacée ; ses demandes ouvertes sont closes.' } as Record<string, string>,
   },
+  tracking: {
+    invalidTitle: 'Lien invalide',
+    invalid: 'Ce lien est incomplet ou a été modifié, et ne mène nulle part. Utilisez le lien tel qu’il figure dans l’e-mail reçu.',
+  },
   subscriber: {
     invalidTitle: 'Lien invalide',
     invalid: 'Ce lien est invalide ou incomplet. Utilisez le lien du dernier e-mail reçu, ou écrivez-nous à l’adresse indiquée en bas de nos e-mails.',

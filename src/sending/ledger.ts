@@ -123,7 +123,16 @@ export async function claimBatch(db: Db, campaignId: string): Promise<{ batch: n
       if (keep.length === 0) continue;
       const [last] = await tx.select({ n: max(sends.batch) }).from(sends).where(eq(sends.campaignId, campaignId));
       const batch = (last?.n ?? 0) + 1;
-      await tx.update(sends).set({ status: 'claimed', batch }).where(inArray(sends.id, keep));
+      // Whether each message carries the open pixel is decided now, from the current consent,
+      // and kept: a batch resent after a crash must be the same request.
+      await tx
+        .update(sends)
+        .set({
+          status: 'claimed',
+          batch,
+          tracksOpens: sql`EXISTS (SELECT 1 FROM ${consentState} WHERE ${consentState.contactId} = ${sends.contactId} AND ${consentState.purpose} = 'open_tracking' AND ${consentState.status} = 'granted')`,
+        })
+        .where(inArray(sends.id, keep));
       return { batch, sendIds: keep };
     }
   });

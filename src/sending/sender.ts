@@ -18,6 +18,8 @@ import { renderEmail } from '../email/render.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { getWorkspace, type Workspace } from '../domain/workspaces/workspaces.js';
+import { freezeCampaignLinks, loadFrozenLinks } from '../tracking/links.js';
+import { clickToken, HONEYPOT_LINK, openToken } from '../tracking/tokens.js';
 import { claimBatch, markFailed, markSent, materialise, unfinishedBatch } from './ledger.js';
 import type { Throttle } from './throttle.js';
 
@@ -62,8 +64,9 @@ export async function recipientLinks(
 }
 
 async function buildBatch(deps: SenderDeps, campaign: typeof campaigns.$inferSelect, ws: Workspace, sendIds: number[], batch: number) {
-  const rows = await deps.db.select({ id: sends.id, contactId: sends.contactId }).from(sends).where(inArray(sends.id, sendIds));
+  const rows = await deps.db.select({ id: sends.id, contactId: sends.contactId, tracksOpens: sends.tracksOpens }).from(sends).where(inArray(sends.id, sendIds));
   const recipients = await recipientsForContacts(deps.db, ws.id, rows.map((r) => r.contactId));
+  const tracked = (await loadFrozenLinks(deps.db, campaign.id))?.urls ?? new Map<number, string>();
   const brand = brandOf(ws);
   const messages: OutgoingEmail[] = [];
   const ids: number[] = [];
@@ -75,7 +78,19 @@ async function buildBatch(deps: SenderDeps, campaign: typeof campaigns.$inferSel
       continue;
     }
     const links = await recipientLinks(deps, ws, campaign, row.contactId);
-    const email = renderEmail(campaign.compiled, recipient, links, { brand });
+    const click = (link: number) => `${deps.publicBaseUrl}/c/${clickToken(deps.signingKeys, { campaignId: campaign.id, sendId: row.id, link })}`;
+    const email = renderEmail(
+      campaign.compiled,
+      recipient,
+      {
+        ...links,
+        // CNIL délibération 2026-042: the pixel only for those who consented to open tracking.
+        pixelUrl: row.tracksOpens ? `${deps.publicBaseUrl}/o/${openToken(deps.signingKeys, row.id)}` : null,
+        honeypotUrl: click(HONEYPOT_LINK),
+        link: (index, url) => (tracked.has(index) ? click(index) : url),
+      },
+      { brand },
+    );
     messages.push({
       from: formatAddress(ws.senderName, ws.senderEmail),
       to: recipient.email,
@@ -178,6 +193,7 @@ export async function runCampaign(deps: SenderDeps, campaignId: string, shouldSt
         await setStatus(deps, campaignId, 'failed', 'Le segment de cette campagne a été supprimé avant l’envoi.');
         return 'not_sending';
       }
+      await freezeCampaignLinks(deps.db, campaign);
       await materialise(deps.db, deps.clock, campaign, segment);
       continue;
     }

@@ -15,13 +15,25 @@ import type { SigningKey } from '../../src/env.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import { silentLogger, type Logger } from '../../src/lib/logger.js';
 import { createTestDb } from './db.js';
+import { bufferedHitSink } from '../../src/tracking/hits.js';
+import { frozenLinksCache } from '../../src/tracking/links.js';
+
+/** The webhook secret of test apps (Svix format: whsec_ + base64). */
+export const TEST_WEBHOOK_SECRET = 'whsec_' + btoa('test-webhook-secret-0123456789ab');
 import { makeUser, makeWorkspace, TEST_PASSWORD, type TestUser } from './factories.js';
 
 export const BASE = 'http://localhost';
 export const testKeys: SigningKey[] = [{ kid: 'test-1', secret: 'test-secret-0123456789-abcdefghijklmnop' }];
 
 export async function createTestApp(
-  options: { mailer?: (db: Db) => Mailer; signingKeys?: SigningKey[]; logger?: Logger; sleep?: (ms: number) => Promise<void>; ratePerSecond?: number } = {},
+  options: {
+    mailer?: (db: Db) => Mailer;
+    signingKeys?: SigningKey[];
+    logger?: Logger;
+    sleep?: (ms: number) => Promise<void>;
+    ratePerSecond?: number;
+    webhookSecret?: string | undefined;
+  } = {},
 ) {
   const database = await createTestDb();
   const clock = fixedClock(new Date('2026-11-22T09:00:00Z'));
@@ -59,6 +71,10 @@ export async function createTestApp(
     signingKeys,
     publicBaseUrl: BASE,
     runtime: 'node' as const,
+    // Hits are written when the test's request completes (see `request`), like a flush a moment later.
+    hits: bufferedHitSink(database.db, logger, { flushEveryMs: 60_000 }),
+    frozenLinks: frozenLinksCache(database.db),
+    resendWebhookSecret: 'webhookSecret' in options ? options.webhookSecret : TEST_WEBHOOK_SECRET,
     // Tests name the caller's address with a header, as a proxy would.
     clientIp: (c: { req: { header(name: string): string | undefined } }) => c.req.header('x-test-ip') ?? '203.0.113.1',
     pingDatabase: async () => {
@@ -80,6 +96,7 @@ export async function createTestApp(
     return Promise.resolve(app.request(`${BASE}${path}`, { ...init, headers, body })).then(async (res) => {
       await sendRunner.idle();
       await deps.mailQueue.drain();
+      await deps.hits.flush();
       return res;
     });
   };

@@ -4,7 +4,7 @@
  * Marketers and admins (router guard). Every change is audited in its transaction.
  */
 import { and, desc, eq } from 'drizzle-orm';
-import { campaigns } from '../../db/schema.js';
+import { campaigns, type LinkTracking } from '../../db/schema.js';
 import type { CompiledEmail } from '../../email/artefact.js';
 import { brandOf } from '../../email/brand.js';
 import { CompileError, compileEmail } from '../../email/compile.js';
@@ -44,7 +44,7 @@ export async function createCampaign({
   input,
 }: {
   ctx: Ctx;
-  input: { name: string; templateId?: string | undefined } & Partial<CampaignContent>;
+  input: { name: string; templateId?: string | undefined; linkTracking?: LinkTracking | null | undefined } & Partial<CampaignContent>;
 }): Promise<Campaign> {
   const template = input.templateId ? starterTemplates.find((t) => t.id === input.templateId) : undefined;
   if (input.templateId && !template) {
@@ -77,6 +77,7 @@ export async function createCampaign({
     finishedAt: null,
     audienceCompleteAt: null,
     statusReason: null,
+    linkTracking: input.linkTracking ?? null,
   };
   await ctx.db.transaction(async (tx) => {
     await tx.insert(campaigns).values(row);
@@ -101,7 +102,7 @@ export async function updateCampaign({
   input,
 }: {
   ctx: Ctx;
-  input: { id: string; name?: string | undefined } & Partial<CampaignContent>;
+  input: { id: string; name?: string | undefined; linkTracking?: LinkTracking | null | undefined } & Partial<CampaignContent>;
 }): Promise<Campaign> {
   const current = await getCampaign({ ctx, input });
   if (current.status !== 'draft') throw new Conflict('campaign_not_draft', `This campaign is ${current.status}: only drafts can be edited.`);
@@ -118,6 +119,7 @@ export async function updateCampaign({
     ...current,
     ...content,
     name: input.name ?? current.name,
+    linkTracking: input.linkTracking !== undefined ? input.linkTracking : current.linkTracking,
     version: contentChanged ? current.version + 1 : current.version,
     compiled,
     compiledAt: contentChanged ? now : current.compiledAt,
@@ -127,7 +129,7 @@ export async function updateCampaign({
     // The status guard in the WHERE makes a concurrent "send" win cleanly: we then change nothing.
     const updated = await tx
       .update(campaigns)
-      .set({ name: next.name, ...content, version: next.version, compiled, compiledAt: next.compiledAt, updatedAt: now })
+      .set({ name: next.name, ...content, linkTracking: next.linkTracking, version: next.version, compiled, compiledAt: next.compiledAt, updatedAt: now })
       .where(and(eq(campaigns.id, current.id), eq(campaigns.status, 'draft'), eq(campaigns.version, current.version)))
       .returning({ id: campaigns.id });
     if (updated.length !== 1) throw new Conflict('campaign_changed', 'This campaign changed meanwhile; reload it and try again.');

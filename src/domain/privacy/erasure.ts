@@ -14,7 +14,7 @@
  */
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { auditLog, consentEvents, consentEvidence, consentState, contacts, emailQueue, idempotencyKeys, outboxMessages, type ConsentChannel } from '../../db/schema.js';
+import { auditLog, consentEvents, consentEvidence, consentState, contacts, conversions, emailQueue, events, sends, idempotencyKeys, outboxMessages, type ConsentChannel } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { appendConsentEvents } from '../consent/chain.js';
 import { emailHash, suppress } from './suppressions.js';
@@ -71,6 +71,10 @@ export async function eraseContact(tx: DbOrTx, input: ErasureInput): Promise<boo
     await tx.delete(emailQueue).where(and(eq(emailQueue.workspaceId, input.workspaceId), sql`json_extract(${emailQueue.message}, '$.to') = ${contact.email}`));
     await tx.delete(outboxMessages).where(and(eq(outboxMessages.workspaceId, input.workspaceId), eq(outboxMessages.to, contact.email)));
   }
+  // Campaign measurement stays as counts on a person no longer named anywhere: the user agents
+  // their devices sent and the shop's order numbers of their purchases go.
+  await tx.update(events).set({ userAgent: null }).where(inArray(events.sendId, tx.select({ id: sends.id }).from(sends).where(eq(sends.contactId, contact.id))));
+  await tx.update(conversions).set({ externalId: null }).where(eq(conversions.contactId, contact.id));
   // Replayable API answers of past captures repeat the contact's details.
   await tx.delete(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, input.workspaceId), sql`json_extract(${idempotencyKeys.response}, '$.body.contact.id') = ${contact.id}`));
 

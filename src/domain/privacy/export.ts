@@ -11,6 +11,7 @@ import { calls, campaigns, consentEvents, consentEvidence, consentScripts, conse
 import { NotFound } from '../errors.js';
 import { controllerOf, type Workspace } from '../workspaces/workspaces.js';
 import { activeSuppression, emailHash } from './suppressions.js';
+import { toCsv } from '../../lib/csv.js';
 
 export async function exportContactData(db: DbOrTx, workspace: Workspace, contactId: string, now: Date) {
   const contact = await db.query.contacts.findFirst({ where: and(eq(contacts.id, contactId), eq(contacts.workspaceId, workspace.id)) });
@@ -80,14 +81,6 @@ export async function exportContactData(db: DbOrTx, workspace: Workspace, contac
 
 export type ContactExport = Awaited<ReturnType<typeof exportContactData>>;
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break; formulas neutralised. */
-function csvField(value: unknown): string {
-  let s = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  // A spreadsheet would run a cell starting with = + - @ as a formula (CSV injection).
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** One row per fact: `section,item,field,value`, so every part of the export fits one sheet. */
 export function exportToCsv(data: ContactExport): string {
   const rows: unknown[][] = [['section', 'item', 'field', 'value']];
@@ -103,5 +96,5 @@ export function exportToCsv(data: ContactExport): string {
   data.requests.forEach((r, i) => add('request', i + 1, r));
   add('suppression', '', data.suppression);
   add('export', '', { generatedAt: data.generatedAt });
-  return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+  return toCsv(rows);
 }

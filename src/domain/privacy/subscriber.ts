@@ -22,6 +22,7 @@ import type { AnonymousCtx } from '../context.js';
 import type { Contact } from '../contacts/contacts.js';
 import { getWorkspace, type Workspace } from '../workspaces/workspaces.js';
 import { activeSuppression, emailHash, liftSuppression, suppress } from './suppressions.js';
+import { recordSendEvent } from '../../tracking/send-events.js';
 
 export interface SubscriberLink {
   workspace: Workspace;
@@ -91,7 +92,11 @@ export async function withdraw(ctx: AnonymousCtx, link: SubscriberLink, purpose:
         now,
       );
       changed = true;
-      if (purpose === 'newsletter') await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, event!.id), now);
+      if (purpose === 'newsletter') {
+        await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, event!.id), now);
+        // Counted against the campaign whose email carried the link.
+        if (link.campaignId) await recordSendEvent(tx, { campaignId: link.campaignId, contactId: contact.id, type: 'unsubscribe', at: now });
+      }
     } else if (purpose === 'newsletter' && !(await activeSuppression(tx, link.workspace.id, hash))) {
       // Never granted, or withdrawn before suppressions existed: the request still suppresses.
       await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, null), now);

@@ -19,6 +19,23 @@ const Content = {
   body: z.string().max(BODY_MAX).openapi({ description: 'MJML sections (mj-section, mj-wrapper…). The platform adds the layout and the mandatory blocks.' }),
 };
 
+const UtmValue = z.string().trim().min(1).max(100).regex(/^[\w.+~-]+$/, 'letters, digits and . _ - + ~ only');
+const LinkTrackingSchema = z
+  .object({
+    utm: z
+      .object({ source: UtmValue, medium: UtmValue, campaign: UtmValue, content: UtmValue.optional() })
+      .strict()
+      .optional()
+      .openapi({ description: 'Added to every tracked link, unless the author set that parameter in the URL.' }),
+    appendClickId: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Add `cn_click=<token>` to destinations, so the landing site can report conversions with it (POST /conversions `clickToken`).' }),
+  })
+  .strict()
+  .nullable()
+  .openapi('LinkTracking');
+
 const Sample = z
   .object({
     firstName: z.string().max(100).nullable(),
@@ -51,6 +68,7 @@ const CampaignSchema = z
     startedAt: IsoDate.nullable(),
     finishedAt: IsoDate.nullable(),
     statusReason: z.string().nullable().openapi({ description: 'Why it is paused or failed.' }),
+    tracking: LinkTrackingSchema,
     createdAt: IsoDate,
     updatedAt: IsoDate,
   })
@@ -72,6 +90,7 @@ const campaignJson = (c: Campaign) => ({
   startedAt: iso(c.startedAt),
   finishedAt: iso(c.finishedAt),
   statusReason: c.statusReason,
+  tracking: c.linkTracking,
   createdAt: iso(c.createdAt)!,
   updatedAt: iso(c.updatedAt)!,
 });
@@ -174,7 +193,7 @@ const createRouteDef = defineRoute({
   request: {
     body: jsonBody(
       z
-        .object({ name: z.string().trim().min(1).max(120), templateId: z.string().max(100).optional(), ...Content })
+        .object({ name: z.string().trim().min(1).max(120), templateId: z.string().max(100).optional(), tracking: LinkTrackingSchema.optional(), ...Content })
         .partial({ subject: true, preheader: true, body: true })
         .strict(),
     ),
@@ -203,7 +222,7 @@ const patchRoute = defineRoute({
     params: IdParam,
     body: jsonBody(
       z
-        .object({ name: z.string().trim().min(1).max(120), ...Content })
+        .object({ name: z.string().trim().min(1).max(120), tracking: LinkTrackingSchema, ...Content })
         .partial()
         .strict()
         .refine((v) => Object.keys(v).length > 0, 'send at least one field to change'),
@@ -270,11 +289,15 @@ export const campaignsApi = apiRouter()
   .openapi(templatesRoute, (c) => c.json({ templates: starterTemplates.map((t) => ({ ...t })) }, 200))
   .openapi(listRoute, async (c) => c.json({ campaigns: (await listCampaigns({ ctx: ctxOf(c) })).map(campaignJson) }, 200))
   .openapi(previewUnsavedRoute, async (c) => c.json(await previewContent({ ctx: ctxOf(c), input: c.req.valid('json') }), 200))
-  .openapi(createRouteDef, async (c) => c.json(campaignJson(await createCampaign({ ctx: ctxOf(c), input: c.req.valid('json') })), 201))
+  .openapi(createRouteDef, async (c) => {
+    const { tracking, ...body } = c.req.valid('json');
+    return c.json(campaignJson(await createCampaign({ ctx: ctxOf(c), input: { ...body, linkTracking: tracking } })), 201);
+  })
   .openapi(getRouteDef, async (c) => c.json(campaignJson(await getCampaign({ ctx: ctxOf(c), input: c.req.valid('param') })), 200))
-  .openapi(patchRoute, async (c) =>
-    c.json(campaignJson(await updateCampaign({ ctx: ctxOf(c), input: { ...c.req.valid('param'), ...c.req.valid('json') } })), 200),
-  )
+  .openapi(patchRoute, async (c) => {
+    const { tracking, ...body } = c.req.valid('json');
+    return c.json(campaignJson(await updateCampaign({ ctx: ctxOf(c), input: { ...c.req.valid('param'), ...body, linkTracking: tracking } })), 200);
+  })
   .openapi(deleteRoute, async (c) => {
     await deleteCampaign({ ctx: ctxOf(c), input: c.req.valid('param') });
     return c.body(null, 204);

@@ -1,0 +1,35 @@
+/**
+ * Keeps each send's outcome columns (delivered, opened, clicked, converted…) equal to what its
+ * events and conversions say. Recomputed from them, never incremented: a re-classified click or
+ * a replayed event cannot make the two disagree. Stats then read one row per recipient.
+ */
+import { sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+
+const CHUNK = 500;
+
+export async function recomputeSendOutcomes(db: DbOrTx, sendIds: Iterable<number>): Promise<void> {
+  const ids = [...new Set(sendIds)];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = sql.join(
+      ids.slice(i, i + CHUNK).map((id) => sql`${id}`),
+      sql`, `,
+    );
+    const first = (type: string) => sql.raw(`(SELECT min(occurred_at) FROM events e WHERE e.send_id = sends.id AND e.type = '${type}')`);
+    const hits = (type: string, machine: 0 | 1) =>
+      sql.raw(`coalesce((SELECT sum(hits) FROM events e WHERE e.send_id = sends.id AND e.type = '${type}' AND e.machine = ${machine}), 0)`);
+    await db.run(sql`
+      UPDATE sends SET
+        delivered_at = ${first('delivered')},
+        bounced_at = ${first('bounced')},
+        complained_at = ${first('complained')},
+        unsubscribed_at = ${first('unsubscribe')},
+        human_opens = ${hits('open', 0)},
+        machine_opens = ${hits('open', 1)},
+        human_clicks = ${hits('click', 0)},
+        machine_clicks = ${hits('click', 1)},
+        conversions = (SELECT count(*) FROM conversions v WHERE v.send_id = sends.id),
+        conversion_value = coalesce((SELECT sum(value) FROM conversions v WHERE v.send_id = sends.id), 0)
+      WHERE id IN (${chunk})`);
+  }
+}
