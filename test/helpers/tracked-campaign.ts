@@ -37,9 +37,10 @@ export async function trackedCampaign(
   t: TestApp,
   team: Awaited<ReturnType<TestApp['workspaceWithTeam']>>,
   groups: Group[],
-  options: { tracking?: unknown; segmentName?: string; rules?: unknown } = {},
+  options: { tracking?: unknown; segmentName?: string; rules?: unknown; body?: string } = {},
 ) {
-  await makeScripts(t.db, team.workspace);
+  const scripts = await t.client.execute({ sql: 'SELECT count(*) AS n FROM consent_scripts WHERE workspace_id = ?', args: [team.workspace.id] });
+  if (Number(scripts.rows[0]!.n) === 0) await makeScripts(t.db, team.workspace);
   for (const g of groups) {
     await seedAudience(t.client, team.workspace.id, g.n, { prefix: g.prefix, openTracking: g.openTracking, ownerAgentId: g.ownerAgentId, attributes: g.attributes, sourceCampaign: g.sourceCampaign });
   }
@@ -49,7 +50,7 @@ export async function trackedCampaign(
   const created = await t.request('/api/v1/campaigns', {
     method: 'POST',
     token: team.marketer.token,
-    json: { name: 'Offres', subject: 'Nos offres', preheader: 'Rome, Paris, Lisbonne', body: BODY, ...(options.tracking !== undefined ? { tracking: options.tracking } : {}) },
+    json: { name: 'Offres', subject: 'Nos offres', preheader: 'Rome, Paris, Lisbonne', body: options.body ?? BODY, ...(options.tracking !== undefined ? { tracking: options.tracking } : {}) },
   });
   expect(created.status, await created.clone().text()).toBe(201);
   const campaign = (await created.json()) as { id: string };
