@@ -27,6 +27,7 @@ import { apiDocsPage } from './http/pages/api-docs.js';
 import { appCss, faviconSvg } from './http/pages/assets.js';
 import { agentJs } from './http/pages/assets-agent.js';
 import { agentConsole } from './http/pages/agent-console.js';
+import { conversionPage } from './http/pages/conversion-page.js';
 import { proofPages } from './http/pages/proof-pages.js';
 import { campaignJs, campaignPages } from './http/pages/campaign-pages.js';
 import { authPages } from './http/pages/auth-pages.js';
@@ -176,6 +177,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', subscriberPages);
   app.route('/', privacyPages);
   app.route('/', agentConsole);
+  app.route('/', conversionPage);
   app.route('/', proofPages);
   app.route('/', campaignPages);
 

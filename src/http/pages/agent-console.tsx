@@ -174,6 +174,9 @@ async function render(c: Context<AppEnv>, values: Values, issues: FieldIssue[], 
   return c.html(
     <Layout title={s.title} viewer={await viewerOf(c)} current="/agent" scripts={['/assets/agent.js']}>
       <h1>{s.title}</h1>
+      <p class="small">
+        <a href="/agent/conversion">{t.conversion.link}</a>
+      </p>
       {extra as never}
       {issues.length > 0 && <Notice kind="err">{s.fixErrors(issues.length)}</Notice>}
       {suppressed && issues.length === 0 && <Notice kind="err">{s.suppressed(suppressed.reason, suppressed.date)}</Notice>}

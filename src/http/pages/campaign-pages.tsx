@@ -16,6 +16,8 @@ import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { formString, pageFor, viewerOf } from './guard.js';
 import { DataTable, Layout, Notice } from './layout.js';
+import { CampaignResults, RESULT_GROUPS } from './campaign-results.js';
+import { campaignStats } from '../../tracking/stats.js';
 
 const s = t.campaigns;
 const marketers = pageFor(['marketer', 'admin']);
@@ -67,6 +69,8 @@ export const campaignPages = new Hono<AppEnv>()
     const counts = await Promise.all(segments.map(async (sg) => (await audiencePreview({ ctx, input: { rules: sg.rules } })).count));
     const done = progress.sent + progress.failed + progress.suppressed;
     const error = c.req.query('error');
+    const groupBy = RESULT_GROUPS.find((g) => g === c.req.query('groupBy')) ?? 'segment';
+    const stats = campaign.status === 'draft' ? null : await campaignStats(ctx.db, ctx.workspaceId, campaign.id, groupBy);
     return c.html(
       <Layout title={campaign.name} viewer={await viewerOf(c)} current="/campaigns" scripts={['/assets/campaign.js']}>
         <p>
@@ -108,6 +112,7 @@ export const campaignPages = new Hono<AppEnv>()
           </div>
         </section>
         )}
+        {stats && <CampaignResults stats={stats} groupBy={groupBy} />}
         {campaign.status === 'draft' && (
           <section class="card">
             <h2>{s.sendTitle}</h2>
