@@ -308,3 +308,30 @@ describe('writing hits', () => {
     expect(await eventsOf(c.recipients[0]!.sendId)).toHaveLength(1);
   });
 });
+
+describe('segments on engagement', () => {
+  it('last human click and conversions select people; a scanner’s clicks make nobody engaged', async () => {
+    const team = await t.workspaceWithTeam();
+    const c = await trackedCampaign(t, team, [{ prefix: 'r', n: 4, openTracking: false }]);
+    const [clicker, scanned, buyer] = c.recipients as [(typeof c.recipients)[0], (typeof c.recipients)[0], (typeof c.recipients)[0]];
+    t.clock.advance(3600_000);
+    await asReader(t, clicker.clicks[0]!);
+    await asReader(t, scanned.clicks[0]!, { ua: 'Mozilla/5.0 (compatible; Proofpoint URL Defense)' });
+    t.clock.advance(10 * 86_400_000);
+    const agent = await t.login(team.agent.email);
+    const marketer = await t.login(team.marketer.email);
+    const conv = await t.request('/api/v1/conversions', { method: 'POST', token: agent, json: { contactId: buyer.contactId, type: 'booking', value: 10, externalId: `B-${buyer.sendId}` } });
+    expect(conv.status).toBe(201);
+    const who = async (conditions: unknown[]) => {
+      const res = await t.request('/api/v1/segments/preview', { method: 'POST', token: marketer, json: { rules: { match: 'all', conditions } } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { sample: { id: string }[] }).sample.map((s) => s.id).sort();
+    };
+    expect(await who([{ field: 'lastClickAt', operator: 'within_days', value: 30 }])).toEqual([clicker.contactId]);
+    expect(await who([{ field: 'lastClickAt', operator: 'within_days', value: 7 }])).toEqual([]);
+    expect(await who([{ field: 'lastClickAt', operator: 'older_than_days', value: 7 }])).toEqual([clicker.contactId]);
+    expect(await who([{ field: 'converted', operator: 'is', value: true }])).toEqual([buyer.contactId]);
+    expect(await who([{ field: 'lastConversionAt', operator: 'within_days', value: 1 }])).toEqual([buyer.contactId]);
+    expect((await who([{ field: 'converted', operator: 'is', value: false }])).length).toBe(3);
+  });
+});

@@ -4,11 +4,12 @@
  * SQL condition on `contacts` (with correlated sub-queries for consent state), so counting or
  * streaming an audience never loads contacts into memory.
  *
- * Engagement rules (clicked in the last N days, conversions) arrive with the tracking tables.
+ * Engagement: the last human click on any newsletter (machine clicks never count) and
+ * conversions, read from `events` and `conversions` through their per-contact indexes.
  */
 import { notSuppressedSql } from '../privacy/suppressions.js';
 import { and, eq, isNotNull, isNull, not, or, sql, type SQL } from 'drizzle-orm';
-import { consentState, contacts } from '../../db/schema.js';
+import { consentState, contacts, conversions, events, sends } from '../../db/schema.js';
 import { Invalid, type FieldIssue } from '../errors.js';
 
 export type TextOperator = 'equals' | 'not_equals' | 'contains' | 'starts_with' | 'in' | 'is_empty' | 'is_not_empty';
@@ -41,6 +42,9 @@ const fields: Record<string, { kind: FieldKind; label: string }> = {
   consentDate: { kind: 'date', label: 'date du consentement newsletter' },
   confirmed: { kind: 'bool', label: 'inscription confirmée' },
   openTracking: { kind: 'bool', label: 'mesure d’ouverture acceptée' },
+  lastClickAt: { kind: 'date', label: 'dernier clic sur une newsletter' },
+  converted: { kind: 'bool', label: 'a converti (réservation, devis…)' },
+  lastConversionAt: { kind: 'date', label: 'dernière conversion' },
 };
 
 export const operatorsByKind: Record<FieldKind, readonly string[]> = {
@@ -113,6 +117,28 @@ function newsletterSince(): SQL {
   return sql`(SELECT ${consentState.since} FROM ${consentState} WHERE ${consentState.contactId} = ${contacts.id} AND ${consentState.purpose} = 'newsletter' AND ${consentState.status} = 'granted')`;
 }
 
+/** When the contact last clicked a newsletter link, as a person (null: never). */
+function lastHumanClick(): SQL {
+  return sql`(SELECT max(${events.occurredAt}) FROM ${sends} JOIN ${events} ON ${events.sendId} = ${sends.id} AND ${events.type} = 'click' AND ${events.machine} = 0 WHERE ${sends.contactId} = ${contacts.id})`;
+}
+
+function lastConversion(): SQL {
+  return sql`(SELECT max(${conversions.occurredAt}) FROM ${conversions} WHERE ${conversions.contactId} = ${contacts.id})`;
+}
+
+function dateColumn(field: string): SQL {
+  switch (field) {
+    case 'createdAt':
+      return sql`${contacts.createdAt}`;
+    case 'lastClickAt':
+      return lastHumanClick();
+    case 'lastConversionAt':
+      return lastConversion();
+    default:
+      return newsletterSince();
+  }
+}
+
 function textColumn(field: string): SQL {
   const attr = ATTRIBUTE.exec(field);
   if (attr) return sql`json_extract(${contacts.attributes}, ${`$.${attr[1]}`})`;
@@ -140,11 +166,13 @@ function conditionSql(c: Condition, now: Date): SQL {
     const exists =
       c.field === 'confirmed'
         ? sql`EXISTS (SELECT 1 FROM ${consentState} WHERE ${consentState.contactId} = ${contacts.id} AND ${consentState.purpose} = 'newsletter' AND ${consentState.status} = 'granted' AND ${consentState.confirmedAt} IS NOT NULL)`
-        : sql`EXISTS (SELECT 1 FROM ${consentState} WHERE ${consentState.contactId} = ${contacts.id} AND ${consentState.purpose} = 'open_tracking' AND ${consentState.status} = 'granted')`;
+        : c.field === 'converted'
+          ? sql`EXISTS (SELECT 1 FROM ${conversions} WHERE ${conversions.contactId} = ${contacts.id})`
+          : sql`EXISTS (SELECT 1 FROM ${consentState} WHERE ${consentState.contactId} = ${contacts.id} AND ${consentState.purpose} = 'open_tracking' AND ${consentState.status} = 'granted')`;
     return c.value === true ? exists : not(exists);
   }
   if (kind === 'date') {
-    const column = c.field === 'createdAt' ? sql`${contacts.createdAt}` : newsletterSince();
+    const column = dateColumn(c.field);
     const day = 86_400_000;
     switch (c.operator) {
       case 'before':
