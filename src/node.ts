@@ -54,8 +54,9 @@ async function main() {
   const logger = jsonLogger(env.LOG_LEVEL);
   const { db, close } = await openDatabase(env.DATABASE_URL, env.DATABASE_AUTH_TOKEN);
   await migrateDatabase(db);
-  await backfillEmailHashes(db);
   const seeded = env.DEMO ? await seedDemo(db, systemClock.now()) : false;
+  // After the seed: its contacts need their keyed hash too, or a suppression would not match them.
+  await backfillEmailHashes(db);
 
   const mailer = env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock);
   const signingKeys = env.SIGNING_KEYS ?? localSigningKeys(env.DATABASE_URL);
