@@ -664,7 +664,10 @@ export const events = sqliteTable(
     detail: text('detail'),
     occurredAt: integer('occurred_at', { mode: 'timestamp_ms' }).notNull(),
   },
-  (t) => [index('events_send_idx').on(t.sendId, t.type, t.occurredAt), index('events_campaign_idx').on(t.campaignId, t.type, t.machine, t.linkIndex, t.sendId)],
+  (t) => [index('events_send_idx').on(t.sendId, t.type, t.occurredAt), index('events_campaign_idx').on(t.campaignId, t.type, t.machine, t.linkIndex, t.sendId),
+    // Covers the machine-activity breakdown and per-link machine clicks of campaign stats.
+    index('events_machine_idx').on(t.campaignId, t.machine, t.type, t.machineReason, t.linkIndex, t.hits),
+  ],
 );
 
 /**

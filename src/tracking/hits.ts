@@ -136,6 +136,8 @@ interface SendFacts {
 }
 
 const CHUNK = 500;
+/** Rows per INSERT: 11 columns each, under SQLite's default 32,766 bound parameters. */
+const INSERT_CHUNK = 1_000;
 
 async function sendFacts(tx: DbOrTx, ids: number[]): Promise<Map<number, SendFacts>> {
   const out = new Map<number, SendFacts>();
@@ -182,7 +184,8 @@ export async function recordHits(db: Db, hits: Hit[]): Promise<void> {
     const facts = await sendFacts(tx, [...new Set(hits.map((h) => h.sendId))]);
     const rows: (typeof events.$inferInsert)[] = [];
     const anonymous = new Map<string, { campaignId: string; machine: boolean; hits: number }>();
-    const touched = new Set<number>();
+    /** Sends whose stored clicks changed verdict: their counters are recomputed from their events. */
+    const recompute = new Set<number>();
     const clicksBySend = new Map<number, Hit[]>();
 
     for (const hit of hits) {
@@ -197,7 +200,6 @@ export async function recordHits(db: Db, hits: Hit[]): Promise<void> {
           continue;
         }
         rows.push(eventRow(send, hit, hit.verdict));
-        touched.add(send.id);
       } else {
         const list = clicksBySend.get(send.id) ?? [];
         list.push(hit);
@@ -214,28 +216,29 @@ export async function recordHits(db: Db, hits: Hit[]): Promise<void> {
         .from(events)
         .where(and(inArray(events.sendId, [...clicksBySend.keys()]), eq(events.type, 'click'), gte(events.occurredAt, new Date(since))));
       const reclassified: { id: number; reason: MachineReason }[] = [];
+      const earlierBySend = new Map<number, typeof earlier>();
+      for (const e of earlier) earlierBySend.set(e.sendId, [...(earlierBySend.get(e.sendId) ?? []), e]);
       for (const [sendId, fresh] of clicksBySend) {
         const send = facts.get(sendId)!;
-        const stored: ClickFacts[] = earlier
-          .filter((e) => e.sendId === sendId)
+        const stored: ClickFacts[] = (earlierBySend.get(sendId) ?? [])
           .map((e) => ({ id: e.id, link: e.link ?? 0, at: e.at.getTime(), reason: e.machine ? ((e.reason as MachineReason | null) ?? 'scanner_user_agent') : null }));
         const incoming = fresh.map((h) => ({ hit: h, facts: { link: h.link ?? 0, at: h.at, reason: h.verdict } as ClickFacts }));
         const all = [...stored, ...incoming.map((i) => i.facts)].sort((a, b) => a.at - b.at);
         for (const c of classifyClicks(all, { deliveredAt: send.deliveredAt, trackedLinks: linkCounts.get(send.campaignId) ?? 0, honeypot: HONEYPOT_LINK })) {
           reclassified.push({ id: c.id!, reason: c.reason! });
+          recompute.add(sendId);
         }
         for (const { hit, facts: f } of incoming) {
           rows.push(eventRow(send, hit, f.reason));
           if (!f.reason && !send.erased) humanClickers.set(send.contactId, Math.max(humanClickers.get(send.contactId) ?? 0, hit.at));
         }
-        touched.add(sendId);
       }
       for (const r of reclassified) {
         await tx.update(events).set({ machine: true, machineReason: r.reason }).where(and(eq(events.id, r.id), eq(events.machine, false)));
       }
     }
 
-    for (let i = 0; i < rows.length; i += CHUNK) await tx.insert(events).values(rows.slice(i, i + CHUNK));
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insert(events).values(rows.slice(i, i + INSERT_CHUNK));
     for (const a of anonymous.values()) {
       await tx
         .insert(anonymousOpens)
@@ -243,14 +246,47 @@ export async function recordHits(db: Db, hits: Hit[]): Promise<void> {
         .onConflictDoUpdate({ target: [anonymousOpens.campaignId, anonymousOpens.machine], set: { hits: sql`${anonymousOpens.hits} + ${a.hits}` } });
     }
     // A click comes from the prospect: the CNIL's 3-year retention restarts from it (an open does not).
-    for (const [contactId, at] of humanClickers) {
-      await tx
-        .update(contacts)
-        .set({ lastProspectActionAt: sql`max(${contacts.lastProspectActionAt}, ${at})` })
-        .where(eq(contacts.id, contactId));
+    const clickers = [...humanClickers];
+    for (let i = 0; i < clickers.length; i += CHUNK) {
+      const values = sql.join(
+        clickers.slice(i, i + CHUNK).map(([id, at]) => sql`(${id}, ${at})`),
+        sql`, `,
+      );
+      await tx.run(sql`
+        UPDATE contacts SET last_prospect_action_at = max(contacts.last_prospect_action_at, d.column2)
+        FROM (VALUES ${values}) AS d WHERE contacts.id = d.column1`);
     }
-    await recomputeSendOutcomes(tx, touched);
+    // Rollups: the new rows only add to their sends' counters (an open's verdict never changes
+    // later); a send whose stored clicks were re-classified is recomputed from its events.
+    await addToSendCounters(tx, rows.filter((r) => !recompute.has(r.sendId)));
+    await recomputeSendOutcomes(tx, recompute);
   });
+}
+
+/** Adds new open and click rows to their sends' counters, in one statement per chunk. */
+async function addToSendCounters(tx: DbOrTx, rows: (typeof events.$inferInsert)[]): Promise<void> {
+  const bySend = new Map<number, [number, number, number, number]>();
+  for (const r of rows) {
+    const c = bySend.get(r.sendId) ?? [0, 0, 0, 0];
+    const at = (r.type === 'open' ? 0 : 2) + (r.machine ? 1 : 0);
+    c[at] = c[at]! + (r.hits ?? 1);
+    bySend.set(r.sendId, c);
+  }
+  const entries = [...bySend];
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    const values = sql.join(
+      entries.slice(i, i + CHUNK).map(([id, [ho, mo, hc, mc]]) => sql`(${id}, ${ho}, ${mo}, ${hc}, ${mc})`),
+      sql`, `,
+    );
+    await tx.run(sql`
+      UPDATE sends SET
+        human_opens = sends.human_opens + d.column2,
+        machine_opens = sends.machine_opens + d.column3,
+        human_clicks = sends.human_clicks + d.column4,
+        machine_clicks = sends.machine_clicks + d.column5
+      FROM (VALUES ${values}) AS d
+      WHERE sends.id = d.column1`);
+  }
 }
 
 function eventRow(send: SendFacts, hit: Hit, reason: MachineReason | null): typeof events.$inferInsert {

@@ -127,6 +127,7 @@ async function grouped(db: Db, campaignIds: string[], groupBy: GroupBy): Promise
     campaignIds.map((id) => sql`${id}`),
     sql`, `,
   );
+  const grouping = groupBy === 'none' ? sql`` : sql`GROUP BY 1 ORDER BY sent DESC, label`;
   const result = await db.all<Record<string, number | string | null>>(sql`
     SELECT ${d.key} AS key, ${d.label} AS label,
       sum(s.status = 'sent') AS sent,
@@ -148,8 +149,7 @@ async function grouped(db: Db, campaignIds: string[], groupBy: GroupBy): Promise
       sum(s.conversion_value) AS value
     FROM ${d.from}
     WHERE s.campaign_id IN (${ids})
-    GROUP BY 1
-    ORDER BY sent DESC, label`);
+    ${grouping}`);
   return result.map((r) => {
     const counts = {} as Counts;
     for (const k of COUNT_KEYS) counts[k] = Number(r[k] ?? 0);
@@ -177,6 +177,28 @@ const COUNT_KEYS: (keyof Counts)[] = [
   'value',
 ];
 
+const zero = () => Object.fromEntries(COUNT_KEYS.map((k) => [k, 0])) as unknown as Counts;
+
+/**
+ * The grouped rows and the total. Where each recipient falls in exactly one group (every
+ * grouping but segment: a recipient may carry several segment labels), the total is the sum of
+ * the rows, which saves a second pass over the sends.
+ */
+async function rowsAndTotal(db: Db, campaignIds: string[], groupBy: GroupBy): Promise<{ rows: StatsRow[]; total: StatsRow }> {
+  if (groupBy === 'none') {
+    const [total] = await grouped(db, campaignIds, 'none');
+    return { rows: [], total: total ?? rowOf(null, 'Total', zero()) };
+  }
+  const rows = await grouped(db, campaignIds, groupBy);
+  if (groupBy === 'segment') {
+    const [total] = await grouped(db, campaignIds, 'none');
+    return { rows, total: total ?? rowOf(null, 'Total', zero()) };
+  }
+  const sum = zero();
+  for (const r of rows) for (const k of COUNT_KEYS) sum[k] += r.counts[k];
+  return { rows, total: rowOf(null, 'Total', sum) };
+}
+
 function alarmsOf(total: StatsRow) {
   const complaint = total.rates.complaintRate;
   if (complaint.value === null || complaint.value < COMPLAINT_ALARM) return [];
@@ -198,9 +220,7 @@ export async function campaignStats(db: Db, workspaceId: string, campaignId: str
     .from(campaigns)
     .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
   if (!campaign) throw new NotFound('campaign_not_found', 'No such campaign in this workspace.');
-  const [total] = await grouped(db, [campaignId], 'none');
-  const totalRow = total ?? rowOf(null, 'Total', Object.fromEntries(COUNT_KEYS.map((k) => [k, 0])) as unknown as Counts);
-  const rows = groupBy === 'none' ? [] : await grouped(db, [campaignId], groupBy);
+  const { rows, total: totalRow } = await rowsAndTotal(db, [campaignId], groupBy);
   const anonymous = await db.select({ machine: anonymousOpens.machine, hits: anonymousOpens.hits }).from(anonymousOpens).where(eq(anonymousOpens.campaignId, campaignId));
   const links = await db.all<{ idx: number; url: string; uniqueHumanClicks: number; machineClicks: number }>(sql`
     SELECT l.idx AS idx, l.url AS url,
@@ -238,9 +258,7 @@ export async function workspaceReport(db: Db, workspaceId: string, range: { from
     .from(campaigns)
     .where(and(eq(campaigns.workspaceId, workspaceId), gte(campaigns.startedAt, range.from), lt(campaigns.startedAt, range.to)));
   const ids = inRange.map((c) => c.id);
-  const [total] = await grouped(db, ids, 'none');
-  const totalRow = total ?? rowOf(null, 'Total', Object.fromEntries(COUNT_KEYS.map((k) => [k, 0])) as unknown as Counts);
-  const rows = await grouped(db, ids, groupBy === 'none' ? 'campaign' : groupBy);
+  const { rows, total: totalRow } = await rowsAndTotal(db, ids, groupBy === 'none' ? 'campaign' : groupBy);
   const [unattributed] = await db
     .select({ n: sql<number>`count(*)`, value: sql<number>`coalesce(sum(${conversions.value}), 0)` })
     .from(conversions)

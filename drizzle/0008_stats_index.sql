@@ -1,0 +1,1 @@
+CREATE INDEX `events_machine_idx` ON `events` (`campaign_id`,`machine`,`type`,`machine_reason`,`link_index`,`hits`);
