@@ -118,7 +118,7 @@ describe('agent console in Chromium', () => {
     await login(page, team.agent.email, '/agent?callRef=VOC-2&basis=inbound_call');
     const before = await t.dumpDatabase();
     await page.fill('#email', 'paul@example.com');
-    await page.click('text=Enregistrer');
+    await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
     await page.waitForLoadState('domcontentloaded');
     await expect(page.locator('.notice.err').first().textContent()).resolves.toContain('champs sont à corriger');
     await expect(page.locator('#email').inputValue()).resolves.toBe('paul@example.com');
