@@ -335,3 +335,37 @@ describe('segments on engagement', () => {
     expect((await who([{ field: 'converted', operator: 'is', value: false }])).length).toBe(3);
   });
 });
+
+describe('the person’s rights over measurement', () => {
+  it('their export holds their opens, clicks and conversions; erasure keeps the counts and drops what identifies them', async () => {
+    const team = await t.workspaceWithTeam();
+    const c = await trackedCampaign(t, team, [{ prefix: 'r', n: 1, openTracking: true }]);
+    const r = c.recipients[0]!;
+    t.clock.advance(3600_000);
+    await asReader(t, r.pixel!);
+    await asReader(t, r.clicks[0]!);
+    const conv = await t.request('/api/v1/conversions', { method: 'POST', token: team.agent.token, json: { contactId: r.contactId, type: 'booking', value: 99, externalId: 'ORDER-RGPD-1' } });
+    expect(conv.status).toBe(201);
+    const exported = (await (await t.request(`/api/v1/contacts/${r.contactId}/export?format=json`, { token: team.admin.token })).json()) as {
+      activity: { type: string; campaign: string; machine: boolean }[];
+      conversions: { externalId: string; value: number; attribution: string }[];
+    };
+    expect(exported.activity.map((a) => [a.type, a.campaign, a.machine])).toEqual([
+      ['open', 'Offres', false],
+      ['click', 'Offres', false],
+    ]);
+    expect(exported.conversions).toMatchObject([{ externalId: 'ORDER-RGPD-1', value: 99, attribution: 'last_click' }]);
+
+    const request = (await (await t.request('/api/v1/dsr-requests', { method: 'POST', token: team.admin.token, json: { contactId: r.contactId, type: 'erasure', channel: 'phone' } })).json()) as { id: string };
+    expect((await t.request(`/api/v1/contacts/${r.contactId}/erasure`, { method: 'POST', token: team.admin.token, json: { requestId: request.id } })).status).toBe(200);
+    expect((await eventsOf(r.sendId)).map((e) => e.user_agent)).toEqual([null, null]);
+    const [row] = (await t.client.execute({ sql: 'SELECT external_id FROM conversions WHERE contact_id = ?', args: [r.contactId] })).rows;
+    expect(row!.external_id).toBeNull();
+    const stats = (await (await t.request(`/api/v1/campaigns/${c.campaignId}/stats`, { token: team.marketer.token })).json()) as { total: { counts: { uniqueHumanOpens: number; uniqueHumanClicks: number; conversions: number } } };
+    expect(stats.total.counts).toMatchObject({ uniqueHumanOpens: 1, uniqueHumanClicks: 1, conversions: 1 });
+    // And a later open of that old message is anonymous.
+    await asReader(t, r.pixel!);
+    expect(await eventsOf(r.sendId)).toHaveLength(2);
+    expect(await anonymousOpens(c.campaignId)).toEqual({ human: 1, machine: 0 });
+  });
+});

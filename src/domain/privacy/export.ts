@@ -2,12 +2,13 @@
  * Access and portability (GDPR Art. 15 and 20): everything held about one person, as JSON (the
  * portable format) or CSV (one row per fact, for a spreadsheet). The person's contact record,
  * current consents, every ledger event with the exact wording they were read and its hash (they
- * can check it), the calls, the newsletters sent to them, their requests and whether their
- * address is suppressed. Nothing about other people: agents appear by name only.
+ * can check it), the calls, the newsletters sent to them with what we measured about each (opens,
+ * clicks and their machine verdicts, delivery reports), their conversions, their requests and
+ * whether their address is suppressed. Nothing about other people: agents appear by name only.
  */
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { calls, campaigns, consentEvents, consentEvidence, consentScripts, consentState, contacts, dsrRequests, sends, users } from '../../db/schema.js';
+import { calls, campaigns, consentEvents, consentEvidence, consentScripts, consentState, contacts, conversions, dsrRequests, events as sendEvents, sends, users } from '../../db/schema.js';
 import { NotFound } from '../errors.js';
 import { controllerOf, type Workspace } from '../workspaces/workspaces.js';
 import { activeSuppression, emailHash } from './suppressions.js';
@@ -32,6 +33,19 @@ export async function exportContactData(db: DbOrTx, workspace: Workspace, contac
     .innerJoin(campaigns, eq(campaigns.id, sends.campaignId))
     .where(eq(sends.contactId, contact.id))
     .orderBy(asc(sends.id));
+  const activity = await db
+    .select({ campaign: campaigns.name, type: sendEvents.type, link: sendEvents.linkIndex, machine: sendEvents.machine, reason: sendEvents.machineReason, userAgent: sendEvents.userAgent, hits: sendEvents.hits, occurredAt: sendEvents.occurredAt })
+    .from(sendEvents)
+    .innerJoin(sends, eq(sends.id, sendEvents.sendId))
+    .innerJoin(campaigns, eq(campaigns.id, sends.campaignId))
+    .where(eq(sends.contactId, contact.id))
+    .orderBy(asc(sendEvents.id));
+  const converted = await db
+    .select({ type: conversions.type, value: conversions.value, currency: conversions.currency, externalId: conversions.externalId, occurredAt: conversions.occurredAt, attribution: conversions.attribution, campaign: campaigns.name })
+    .from(conversions)
+    .leftJoin(campaigns, eq(campaigns.id, conversions.campaignId))
+    .where(eq(conversions.contactId, contact.id))
+    .orderBy(asc(conversions.occurredAt));
   const requests = await db.select().from(dsrRequests).where(eq(dsrRequests.contactId, contact.id)).orderBy(asc(dsrRequests.receivedAt));
   const suppression = contact.email ? await activeSuppression(db, workspace.id, contact.emailHash ?? (await emailHash(db, workspace.id, contact.email))) : null;
   const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -74,6 +88,8 @@ export async function exportContactData(db: DbOrTx, workspace: Workspace, contac
     }),
     calls: callRows.map((c) => ({ ref: c.callRef, basis: c.basis, basisRef: c.basisRef, campaign: c.callCampaign, agent: c.agentId ? (agents.get(c.agentId) ?? null) : null, occurredAt: iso(c.occurredAt) })),
     emails: sent.map((s) => ({ campaign: s.campaign, subject: s.subject, status: s.status, sentAt: iso(s.sentAt), queuedAt: iso(s.createdAt) })),
+    activity: activity.map((a) => ({ campaign: a.campaign, type: a.type, link: a.link, machine: a.machine, machineReason: a.reason, userAgent: a.userAgent, hits: a.hits, occurredAt: iso(a.occurredAt) })),
+    conversions: converted.map((c) => ({ type: c.type, value: c.value / 100, currency: c.currency, externalId: c.externalId, campaign: c.campaign, attribution: c.attribution, occurredAt: iso(c.occurredAt) })),
     requests: requests.map((r) => ({ id: r.id, type: r.type, status: r.status, channel: r.channel, receivedAt: iso(r.receivedAt), dueAt: iso(r.dueAt), completedAt: iso(r.completedAt), outcome: r.outcome })),
     suppression: suppression ? { suppressed: true, reason: suppression.reason, since: iso(suppression.suppressedAt) } : { suppressed: false },
   };
@@ -93,6 +109,8 @@ export function exportToCsv(data: ContactExport): string {
   data.ledger.forEach((e) => add('ledger', e.seq, e));
   data.calls.forEach((c, i) => add('call', i + 1, c));
   data.emails.forEach((e, i) => add('email', i + 1, e));
+  data.activity.forEach((a, i) => add('activity', i + 1, a));
+  data.conversions.forEach((c, i) => add('conversion', i + 1, c));
   data.requests.forEach((r, i) => add('request', i + 1, r));
   add('suppression', '', data.suppression);
   add('export', '', { generatedAt: data.generatedAt });
