@@ -278,7 +278,7 @@ export const sends = sqliteTable(
      */
     tracksOpens: integer('tracks_opens', { mode: 'boolean' }).notNull().default(false),
     // What happened to this message afterwards: a rollup of its `events` and `conversions`,
-    // recomputed from them whenever they change (src/tracking/rollup.ts), so stats read one row
+    // kept equal to them in the transaction that writes them (src/tracking/rollup.ts), so stats read one row
     // per recipient instead of every event.
     deliveredAt: integer('delivered_at', { mode: 'timestamp_ms' }),
     bouncedAt: integer('bounced_at', { mode: 'timestamp_ms' }),

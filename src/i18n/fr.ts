@@ -390,6 +390,11 @@ export const t = {
   common: { yes: 'oui', no: 'non', none: '—' },
 } as const;
 
+/** An amount in cents, as French readers write euros ("1 290,50 €"). */
+export function formatEuros(cents: number): string {
+  return (cents / 100).toLocaleString('fr-FR', { style: 'currency', currency: 'EUR' });
+}
+
 export function formatDateTime(d: Date): string {
   return new Intl.DateTimeFormat('fr-FR', { dateStyle: 'short', timeStyle: 'short', timeZone: 'Europe/Paris' }).format(d);
 }

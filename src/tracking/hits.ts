@@ -217,7 +217,11 @@ export async function recordHits(db: Db, hits: Hit[]): Promise<void> {
         .where(and(inArray(events.sendId, [...clicksBySend.keys()]), eq(events.type, 'click'), gte(events.occurredAt, new Date(since))));
       const reclassified: { id: number; reason: MachineReason }[] = [];
       const earlierBySend = new Map<number, typeof earlier>();
-      for (const e of earlier) earlierBySend.set(e.sendId, [...(earlierBySend.get(e.sendId) ?? []), e]);
+      for (const e of earlier) {
+        const list = earlierBySend.get(e.sendId);
+        if (list) list.push(e);
+        else earlierBySend.set(e.sendId, [e]);
+      }
       for (const [sendId, fresh] of clicksBySend) {
         const send = facts.get(sendId)!;
         const stored: ClickFacts[] = (earlierBySend.get(sendId) ?? [])

@@ -1,7 +1,9 @@
 /**
  * Keeps each send's outcome columns (delivered, opened, clicked, converted…) equal to what its
- * events and conversions say. Recomputed from them, never incremented: a re-classified click or
- * a replayed event cannot make the two disagree. Stats then read one row per recipient.
+ * events and conversions say, recomputed from them. The hit writer adds new opens and clicks to
+ * the counters directly (their verdict is final when written) and calls this only for messages
+ * whose stored clicks were re-classified; webhooks and conversions always call it. Stats then
+ * read one row per recipient.
  */
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The results card of a sent campaign: figures per segment, agent or call campaign, rates with their base. */
-import { t } from '../../i18n/fr.js';
+import { formatEuros as euros, t } from '../../i18n/fr.js';
 import type { campaignStats, Rate, StatsRow } from '../../tracking/stats.js';
 import { DataTable, Notice } from './layout.js';
 
@@ -9,7 +9,6 @@ export const RESULT_GROUPS = ['segment', 'agent', 'sourceCampaign'] as const;
 
 const pct = (r: Rate) => (r.value === null ? s.none : `${(r.value * 100).toLocaleString('fr-FR', { maximumFractionDigits: 1 })} %`);
 const ratio = (r: Rate) => (r.denominator ? s.of(r.numerator, r.denominator, pct(r)) : s.none);
-const euros = (cents: number) => (cents / 100).toLocaleString('fr-FR', { style: 'currency', currency: 'EUR' });
 
 function Row(props: { row: StatsRow; total?: boolean }) {
   const { row } = props;

@@ -8,7 +8,7 @@
 import { Hono, type Context } from 'hono';
 import { searchContacts } from '../../domain/contacts/contacts.js';
 import { DomainError, Invalid, type FieldIssue } from '../../domain/errors.js';
-import { t } from '../../i18n/fr.js';
+import { formatEuros as euros, t } from '../../i18n/fr.js';
 import { recordConversion } from '../../tracking/conversions.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
@@ -51,7 +51,6 @@ async function page(c: Context<AppEnv>, values: Record<string, string>, issues: 
   );
 }
 
-const euros = (cents: number) => (cents / 100).toLocaleString('fr-FR', { style: 'currency', currency: 'EUR' });
 
 export const conversionPage = new Hono<AppEnv>()
   .get('/agent/conversion', recorders, (c) => page(c, {}, [], 200))
