@@ -29,7 +29,12 @@ import { agentJs } from './http/pages/assets-agent.js';
 import { agentConsole } from './http/pages/agent-console.js';
 import { conversionPage } from './http/pages/conversion-page.js';
 import { proofPages } from './http/pages/proof-pages.js';
-import { campaignJs, campaignPages } from './http/pages/campaign-pages.js';
+import { campaignJs, campaignPages, campaignsCss } from './http/pages/campaign-pages.js';
+import { segmentPages, segmentsCss } from './http/pages/segment-pages.js';
+import { reportPages, reportsCss } from './http/pages/report-pages.js';
+import { dashboardPages, dashboardCss } from './http/pages/dashboard-page.js';
+import { contactPages, contactsCss } from './http/pages/contact-pages.js';
+import { dpoPages, dpoCss } from './http/pages/dpo-pages.js';
 import { authPages } from './http/pages/auth-pages.js';
 import { homePage } from './http/pages/home.js';
 import { outboxPages } from './http/pages/outbox-pages.js';
@@ -45,6 +50,9 @@ export type { AppDeps } from './http/env.js';
 
 /** Requests larger than this are refused before parsing (a newsletter body is far smaller). */
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** One stylesheet for every page: the base, then each area's own rules. */
+const stylesheet = [appCss, campaignsCss, segmentsCss, reportsCss, dashboardCss, contactsCss, dpoCss].join('\n');
 
 export function createApp(deps: AppDeps & { demo?: boolean }) {
   const app = new Hono<AppEnv>();
@@ -115,7 +123,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
 
   app.get('/assets/app.css', (c) => {
     c.header('Cache-Control', 'public, max-age=3600');
-    return c.body(appCss, 200, { 'Content-Type': 'text/css; charset=utf-8' });
+    return c.body(stylesheet, 200, { 'Content-Type': 'text/css; charset=utf-8' });
   });
 
   app.get('/assets/agent.js', (c) => {
@@ -180,6 +188,11 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   app.route('/', conversionPage);
   app.route('/', proofPages);
   app.route('/', campaignPages);
+  app.route('/', segmentPages);
+  app.route('/', reportPages);
+  app.route('/', dashboardPages);
+  app.route('/', contactPages);
+  app.route('/', dpoPages);
 
   return app;
 }

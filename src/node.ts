@@ -9,6 +9,7 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { sql } from 'drizzle-orm';
 import { createApp } from './app.js';
+import { serveBuiltAssets } from './http/node-static.js';
 import { migrateDatabase, openDatabase } from './db/node.js';
 import { demoUsers, DEMO_PASSWORD, seedDemo } from './db/seed-demo.js';
 import { createMailQueue } from './email/dispatcher.js';
@@ -114,6 +115,7 @@ async function main() {
     },
   };
   const app = createApp(deps);
+  serveBuiltAssets(app);
 
   const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info: AddressInfo) => {
     const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST;

@@ -2,14 +2,25 @@
  * Every French string shown to people (pages and platform emails), in one module so an English
  * module with the same shape can follow. Functions take the variable parts.
  */
+import { segmentsFr } from './fr/segments.js';
+import { editorFr } from './fr/editor.js';
+import { reportsFr } from './fr/reports.js';
+import { dashboardFr } from './fr/dashboard.js';
+import { contactsFr } from './fr/contacts.js';
+import { dpoFr } from './fr/dpo.js';
+
 export const t = {
   appName: 'Consentement & Newsletter',
   roles: { admin: 'Administrateur', marketer: 'Marketeur', agent: 'Téléacteur' },
   nav: {
     home: 'Accueil',
     agent: 'Console d’appel',
-    contacts: 'Contacts et preuves',
+    contacts: 'Contacts',
     campaigns: 'Campagnes',
+    segments: 'Segments',
+    reports: 'Résultats',
+    dashboard: 'Tableau de bord agents',
+    compliance: 'Conformité',
     outbox: 'Boîte d’envoi (dev)',
     workspace: 'Identité et réglages',
     members: 'Équipe',
@@ -388,6 +399,12 @@ export const t = {
     nothingChanged: 'Ceci est un aperçu ou un envoi de test : rien n’a été modifié.',
   },
   common: { yes: 'oui', no: 'non', none: '—' },
+  segments: segmentsFr,
+  editor: editorFr,
+  reports: reportsFr,
+  dashboard: dashboardFr,
+  contacts: contactsFr,
+  dpo: dpoFr,
 } as const;
 
 /** An amount in cents, as French readers write euros ("1 290,50 €"). */

@@ -3,6 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { AddressInfo } from 'node:net';
 import type { TestApp } from './app.js';
 import { createApp } from '../../src/app.js';
+import { serveBuiltAssets } from '../../src/http/node-static.js';
 
 /**
  * Serves a test app over real HTTP on 127.0.0.1 (a free port), with the public base URL set to
@@ -11,6 +12,7 @@ import { createApp } from '../../src/app.js';
 export async function serveOnLoopback(t: TestApp): Promise<{ url: string; close(): Promise<void> }> {
   const deps = { ...t.deps, clientIp: (c: Parameters<typeof getConnInfo>[0]) => getConnInfo(c).remote.address };
   const app = createApp(deps);
+  serveBuiltAssets(app);
   let resolveUrl: (url: string) => void;
   const ready = new Promise<string>((r) => (resolveUrl = r));
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolveUrl(`http://127.0.0.1:${info.port}`));

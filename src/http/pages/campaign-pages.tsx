@@ -17,7 +17,6 @@ import type { AppEnv } from '../env.js';
 import { formString, pageFor, viewerOf } from './guard.js';
 import { DataTable, Layout, Notice } from './layout.js';
 import { CampaignResults, RESULT_GROUPS } from './campaign-results.js';
-import { campaignStats } from '../../tracking/stats.js';
 
 const s = t.campaigns;
 const marketers = pageFor(['marketer', 'admin']);
@@ -70,7 +69,6 @@ export const campaignPages = new Hono<AppEnv>()
     const done = progress.sent + progress.failed + progress.suppressed;
     const error = c.req.query('error');
     const groupBy = RESULT_GROUPS.find((g) => g === c.req.query('groupBy')) ?? 'segment';
-    const stats = campaign.status === 'draft' ? null : await campaignStats(ctx.db, ctx.workspaceId, campaign.id, groupBy);
     return c.html(
       <Layout title={campaign.name} viewer={await viewerOf(c)} current="/campaigns" scripts={['/assets/campaign.js']}>
         <p>
@@ -112,7 +110,7 @@ export const campaignPages = new Hono<AppEnv>()
           </div>
         </section>
         )}
-        {stats && <CampaignResults stats={stats} groupBy={groupBy} />}
+        {campaign.status !== 'draft' && <CampaignResults ctx={ctx} campaignId={campaign.id} groupBy={groupBy} />}
         {campaign.status === 'draft' && (
           <section class="card">
             <h2>{s.sendTitle}</h2>
@@ -178,3 +176,6 @@ export const campaignJs = `
   tick();
 })();
 `;
+
+/** Styles of the campaign pages, appended to /assets/app.css. */
+export const campaignsCss = ``;

@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /** The results card of a sent campaign: figures per segment, agent or call campaign, rates with their base. */
 import { formatEuros as euros, t } from '../../i18n/fr.js';
-import type { campaignStats, Rate, StatsRow } from '../../tracking/stats.js';
+import type { Ctx } from '../../domain/context.js';
+import { campaignStats, type Rate, type StatsRow } from '../../tracking/stats.js';
 import { DataTable, Notice } from './layout.js';
 
 const s = t.results;
@@ -30,8 +31,12 @@ function Row(props: { row: StatsRow; total?: boolean }) {
   );
 }
 
-export function CampaignResults(props: { stats: Awaited<ReturnType<typeof campaignStats>>; groupBy: string }) {
-  const { stats } = props;
+/**
+ * The results section of a sent campaign page. It loads its own figures, so the campaign page
+ * only says which campaign and which grouping (async components render inside c.html).
+ */
+export async function CampaignResults(props: { ctx: Pick<Ctx, 'db' | 'workspaceId'>; campaignId: string; groupBy: (typeof RESULT_GROUPS)[number] }) {
+  const stats = await campaignStats(props.ctx.db, props.ctx.workspaceId, props.campaignId, props.groupBy);
   const machineOpens = stats.machineActivity.filter((m) => m.type === 'open').reduce((n, m) => n + m.hits, 0);
   const machineClicks = stats.machineActivity.filter((m) => m.type === 'click').reduce((n, m) => n + m.hits, 0);
   return (

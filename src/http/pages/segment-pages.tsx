@@ -1,0 +1,8 @@
+/** @jsxImportSource hono/jsx */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.js';
+
+export const segmentPages = new Hono<AppEnv>();
+
+/** Styles of these pages, appended to /assets/app.css. */
+export const segmentsCss = ``;
