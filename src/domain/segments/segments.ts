@@ -8,7 +8,8 @@ import { contacts, segments } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
-import { NotFound } from '../errors.js';
+import { Conflict, NotFound } from '../errors.js';
+import { campaignsNeedingSegment } from './sample.js';
 import { getWorkspace } from '../workspaces/workspaces.js';
 import { assertRules, audienceSql, type SegmentRules } from './rules.js';
 
@@ -56,9 +57,16 @@ export async function updateSegment({ ctx, input }: { ctx: Ctx; input: { id: str
   return next;
 }
 
+/**
+ * Deletes a segment, unless a campaign will still read it (scheduled, or sending/paused before
+ * its audience is in the send ledger): 409 `segment_in_use` naming those campaigns. The check
+ * runs in the deleting transaction, so a campaign scheduled at the same moment cannot slip by.
+ */
 export async function deleteSegment({ ctx, input }: { ctx: Ctx; input: { id: string } }): Promise<void> {
   const current = await getSegment({ ctx, input });
   await ctx.db.transaction(async (tx) => {
+    const users = await campaignsNeedingSegment({ ctx: { db: tx, workspaceId: ctx.workspaceId }, input: { id: current.id } });
+    if (users.length) throw new Conflict('segment_in_use', 'A scheduled or sending campaign still uses this segment.', { campaigns: users.map((u) => u.name) });
     await tx.delete(segments).where(eq(segments.id, current.id));
     await recordAudit(tx, ctx, { action: 'segment.deleted', targetType: 'segment', targetId: current.id, details: { name: current.name } });
   });
