@@ -1,6 +1,6 @@
 /**
- * Journey: a marketer creates the starter newsletter, sends it to a segment from its page, and
- * watches the progress bar reach 100 %; the messages are in the dev outbox.
+ * Journey: a marketer creates the starter newsletter, sends it to a segment from its page (after
+ * the confirmation step), and watches the progress bar reach 100 %; the messages are in the dev outbox.
  */
 import { describe, expect, it } from 'vitest';
 import { seedAudience } from '../helpers/audience.js';
@@ -18,13 +18,16 @@ describe('sending from the campaign page', () => {
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    // The draft page previews the starter, whose remote images cannot load here (no network).
+    page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && errors.push(m.text()));
     await loginThroughForm(page, server.url, team.marketer.email, '/campaigns');
     await page.fill('#name', 'Rome, printemps 2027');
     await Promise.all([page.waitForURL(/\/campaigns\/cmp_/), page.click('text=Créer depuis la newsletter de départ')]);
     await expect(page.locator('#segmentId option').first().textContent()).resolves.toContain('Tous les inscrits (240 destinataires');
     await screenshot(page, 'campaign-draft');
-    await page.click('text=Envoyer maintenant');
+    await page.click('#send button[type=submit]');
+    await expect(page.locator('#confirm-audience').textContent()).resolves.toContain('240 destinataires');
+    await Promise.all([page.waitForURL(/\/campaigns\/cmp_[^/]+$/), page.click('button:has-text("Confirmer l’envoi")')]);
     await page.waitForFunction(() => {
       const bar = document.getElementById('progress') as HTMLProgressElement | null;
       return bar !== null && bar.max === 240 && bar.value === 240;
