@@ -97,12 +97,12 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
       xFrameOptions: 'DENY',
     }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, 413, 'payload_too_large', `Request body over ${MAX_BODY_BYTES} bytes.`),
-    }),
-  );
+  // 1 MB for every request but the contacts CSV import, which takes files up to 5 MB (the form
+  // carries the file again at the mapping step, base64-encoded and gzipped: 8 MB leaves room).
+  const defaultLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 413, 'payload_too_large', `Request body over ${MAX_BODY_BYTES} bytes.`) });
+  const importLimit = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: (c) => errorResponse(c, 413, 'payload_too_large', 'Fichier de plus de 5 Mo : découpez-le en plusieurs fichiers.') });
+  const IMPORT_PATHS = new Set(['/contacts/import', '/contacts/import/report.csv']);
+  app.use((c, next) => (c.req.method === 'POST' && IMPORT_PATHS.has(c.req.path) ? importLimit(c, next) : defaultLimit(c, next)));
   app.use(authenticate);
   app.use(sameOriginForCookieWrites);
   // Nothing personal may sit in shared caches; pages that are safe to cache say so themselves.

@@ -1,16 +1,15 @@
 /** @jsxImportSource hono/jsx */
 /**
- * Admin/DPO pages: find a contact, read (and print) their consent proof: the same bundle as
+ * Admin/DPO pages: read (and print) a contact's consent proof: the same bundle as
  * GET /api/v1/contacts/{id}/consent-proof, laid out for a person (or a PDF through "Print").
+ * Finding a contact is the directory's job (/contacts); /admin/contacts redirects there.
  */
 import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { dsrRequests } from '../../db/schema.js';
 import { RightsCard } from './privacy-pages.js';
 import { consentProof } from '../../domain/consent/proof.js';
-import { searchContacts } from '../../domain/contacts/contacts.js';
 import { formatPhone } from '../../domain/contacts/normalise.js';
-import { Invalid } from '../../domain/errors.js';
 import { formatDateTime, t } from '../../i18n/fr.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
@@ -22,47 +21,10 @@ const admin = pageFor(['admin']);
 const when = (iso: string | null) => (iso ? formatDateTime(new Date(iso)) : '—');
 
 export const proofPages = new Hono<AppEnv>()
-  .get('/admin/contacts', admin, async (c) => {
-    const q = (c.req.query('q') ?? '').trim().slice(0, 254);
-    let results: Awaited<ReturnType<typeof searchContacts>> = [];
-    let error: string | null = null;
-    if (q) {
-      try {
-        results = await searchContacts({ ctx: ctxOf(c), input: q.includes('@') ? { email: q } : { phone: q } });
-      } catch (e) {
-        if (!(e instanceof Invalid)) throw e;
-        error = s.badQuery;
-      }
-    }
-    return c.html(
-      <Layout title={s.searchTitle} viewer={await viewerOf(c)} current="/admin/contacts">
-        <h1>{s.searchTitle}</h1>
-        <form method="get" action="/admin/contacts" class="card">
-          <label for="q">{s.searchLabel}</label>
-          <input id="q" name="q" type="search" value={q} autofocus />
-          <div class="actions">
-            <button type="submit">{s.search}</button>
-          </div>
-        </form>
-        {error && <Notice kind="err">{error}</Notice>}
-        {q && !error && results.length === 0 && <p class="muted">{s.noResult}</p>}
-        {results.length > 0 && (
-          <DataTable headers={[s.name, s.email, s.phone, s.consents, '']}>
-            {results.map((r) => (
-              <tr>
-                <td>{[r.firstName, r.lastName].filter(Boolean).join(' ') || '—'}</td>
-                <td>{r.email}</td>
-                <td>{r.phone ? formatPhone(r.phone) : '—'}</td>
-                <td>{r.consents.map((x) => `${x.purpose} : ${x.status}${x.confirmedAt ? ' ✓' : ''}`).join(', ')}</td>
-                <td>
-                  <a href={`/admin/contacts/${r.id}/proof`}>{s.viewProof}</a>
-                </td>
-              </tr>
-            ))}
-          </DataTable>
-        )}
-      </Layout>,
-    );
+  // The search moved to the contact directory (/contacts); old links and bookmarks keep working.
+  .get('/admin/contacts', admin, (c) => {
+    const query = new URL(c.req.url).search;
+    return c.redirect(`/contacts${query}`, 301);
   })
   .get('/admin/contacts/:id/proof', admin, async (c) => {
     const ctx = ctxOf(c);
@@ -75,7 +37,10 @@ export const proofPages = new Hono<AppEnv>()
     const chain = proof.chain.workspaceVerification;
     const scripts = new Map(proof.scripts.map((x) => [x.id, x]));
     return c.html(
-      <Layout title={s.title} viewer={await viewerOf(c)} current="/admin/contacts">
+      <Layout title={s.title} viewer={await viewerOf(c)} current="/contacts">
+        <p class="ct-back">
+          <a href={`/contacts/${proof.contact.id}`}>{t.contacts.profile.profileLink}</a>
+        </p>
         <h1>{s.title}</h1>
         <p class="lead">{s.generated(when(proof.generatedAt))}</p>
         {chain.ok ? <Notice kind="ok">{s.chainOk(chain.count)}</Notice> : <Notice kind="err">{s.chainBroken(chain.firstBroken?.seq ?? 0, chain.firstBroken?.reason ?? '')}</Notice>}
