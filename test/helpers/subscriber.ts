@@ -29,7 +29,9 @@ export async function subscriber(t: TestApp) {
       { purpose: 'open_tracking', answer: 'granted', scriptId: scripts.open_tracking.id },
     ],
   };
-  const captured = await t.request('/api/v1/consents', { method: 'POST', token: team.agent.token, json: body });
+  // As a dialer sends it: with an Idempotency-Key, so its stored answer (which repeats the
+  // person's details) is there for the erasure tests to see removed.
+  const captured = await t.request('/api/v1/consents', { method: 'POST', token: team.agent.token, json: body, headers: { 'idempotency-key': unique('dialer') } });
   expect(captured.status).toBe(201);
   const contactId = ((await captured.json()) as { contact: { id: string } }).contact.id;
   const confirm = /\/confirm\/[\w.-]+/.exec(await lastMailText(t, email))![0];

@@ -75,8 +75,9 @@ export async function eraseContact(tx: DbOrTx, input: ErasureInput): Promise<boo
   // their devices sent and the shop's order numbers of their purchases go.
   await tx.update(events).set({ userAgent: null }).where(inArray(events.sendId, tx.select({ id: sends.id }).from(sends).where(eq(sends.contactId, contact.id))));
   await tx.update(conversions).set({ externalId: null }).where(eq(conversions.contactId, contact.id));
-  // Replayable API answers of past captures repeat the contact's details.
-  await tx.delete(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, input.workspaceId), sql`json_extract(${idempotencyKeys.response}, '$.body.contact.id') = ${contact.id}`));
+  // Replayable API answers of past captures (and import rows) repeat the contact's details; the
+  // stored response is the answer's body itself (see storeAnswer).
+  await tx.delete(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, input.workspaceId), sql`json_extract(${idempotencyKeys.response}, '$.contact.id') = ${contact.id}`));
 
   for (let i = 0; i < eventIds.length; i += 200) {
     const page = eventIds.slice(i, i + 200);
