@@ -9,6 +9,7 @@ import { formatDateTime, t } from '../../i18n/fr.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { formString, pageFor, viewerOf } from './guard.js';
+import { ScrollTable } from './dpo-pages.js';
 import { DataTable, Layout, Notice } from './layout.js';
 
 const adminOnly = pageFor(['admin']);
@@ -166,10 +167,10 @@ export const adminPages = new Hono<AppEnv>()
         {entries.length === 0 ? (
           <p class="muted">{t.audit.empty}</p>
         ) : (
-          <DataTable headers={[t.audit.at, t.audit.actor, t.audit.action, t.audit.target, t.audit.details]}>
+          <ScrollTable label={t.audit.title} headers={[t.audit.at, t.audit.actor, t.audit.action, t.audit.target, t.audit.details]}>
                 {entries.map((e) => (
                   <tr>
-                    <td>{formatDateTime(e.at)}</td>
+                    <td class="nowrap">{formatDateTime(e.at)}</td>
                     <td>
                       {e.actorType} <code>{e.actorId ?? ''}</code>
                     </td>
@@ -179,10 +180,10 @@ export const adminPages = new Hono<AppEnv>()
                     <td>
                       <code>{e.targetId ?? ''}</code>
                     </td>
-                    <td>{e.details ? <code>{JSON.stringify(e.details)}</code> : ''}</td>
+                    <td class="audit-details">{e.details ? <code>{JSON.stringify(e.details)}</code> : ''}</td>
                   </tr>
                 ))}
-              </DataTable>
+              </ScrollTable>
         )}
         {entries.length === limit && last && (
           <p>

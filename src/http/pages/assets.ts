@@ -27,7 +27,7 @@ input[type=text],input[type=email],input[type=password],input[type=url],input[ty
 input[type=checkbox]{width:18px;height:18px;vertical-align:middle;margin-right:6px}
 .check{display:flex;align-items:center;font-weight:600;margin:12px 0}
 button,.button{display:inline-block;font:inherit;font-weight:600;padding:9px 16px;border-radius:6px;border:1px solid var(--brand);background:var(--brand);color:var(--brand-ink);cursor:pointer;text-decoration:none}
-button.secondary{background:#fff;color:var(--brand)}
+button.secondary,a.button.secondary{background:#fff;color:var(--brand)}
 button.danger{background:#fff;color:var(--err);border-color:var(--err)}
 button.link{background:none;border:none;color:#d9e2ec;padding:4px 2px;font-weight:400}
 .actions{margin-top:16px;display:flex;gap:8px;flex-wrap:wrap}
@@ -40,7 +40,7 @@ table{width:100%;border-collapse:collapse;background:#fff}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 tr.total th,tr.total td{font-weight:600;border-top:2px solid var(--line)}
 th{font-size:13px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted)}
-.table-wrap{overflow-x:auto;border:1px solid var(--line);border-radius:10px}
+.table-wrap{position:relative;overflow-x:auto;border:1px solid var(--line);border-radius:10px}
 .muted{color:var(--muted)}
 .pill{display:inline-block;padding:1px 8px;border-radius:999px;font-size:13px;background:#e4e7eb}
 .pill.ok{background:#e3f9e5;color:#05400a}.pill.warn{background:#fff3c4;color:#5c3c00}.pill.err{background:#ffe3e3;color:#610404}

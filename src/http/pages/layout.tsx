@@ -98,10 +98,14 @@ export function FieldError(props: { id: string; message?: string | undefined }) 
   ) : null;
 }
 
-/** A scrollable table with column headers; an empty header string is an actions column. */
-export function DataTable(props: { headers: string[]; children: Child }) {
+/**
+ * A scrollable table with column headers; an empty header string is an actions column. The
+ * wrapper is a labelled, focusable region so a keyboard user can scroll a wide table
+ * (WCAG 2.1.1; axe "scrollable-region-focusable").
+ */
+export function DataTable(props: { headers: string[]; label?: string; children: Child }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" role="region" tabindex={0} aria-label={props.label ?? t.common.table}>
       <table>
         <thead>
           <tr>

@@ -12,10 +12,13 @@ import { formatDateTime, t } from '../../i18n/fr.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { formString, pageFor, viewerOf } from './guard.js';
-import { DataTable, Layout, Notice } from './layout.js';
+import { ScrollTable, SubNav } from './dpo-pages.js';
+import { Layout, Notice } from './layout.js';
 
 const s = t.requests;
 const admin = pageFor(['admin']);
+/** Requests due within this many days are highlighted (the one-month deadline is close). */
+const SOON_DAYS = 7;
 
 /** The rights card on a contact's proof page. `requestId`: the request being answered, if any. */
 export function RightsCard(props: { contactId: string; requestId?: string | undefined; requestType?: string | undefined }) {
@@ -77,11 +80,17 @@ export function RightsCard(props: { contactId: string; requestId?: string | unde
 
 export const privacyPages = new Hono<AppEnv>()
   .get('/admin/requests', admin, async (c) => {
-    const requests = await listRequests({ ctx: ctxOf(c), input: {} });
+    const ctx = ctxOf(c);
+    // Open requests first, soonest deadline first (the domain's order); then the closed ones.
+    const requests = await listRequests({ ctx, input: {} });
+    const now = ctx.clock.now().getTime();
+    const daysLeft = (due: Date) => Math.ceil((due.getTime() - now) / 86_400_000);
+    const urgency = (r: (typeof requests)[number]) => (r.status !== 'open' ? null : r.overdue ? 'overdue' : daysLeft(r.dueAt) <= SOON_DAYS ? 'soon' : null);
     const ok = s.ok[c.req.query('ok') ?? ''];
     const error = c.req.query('error');
     return c.html(
       <Layout title={s.title} viewer={await viewerOf(c)} current="/admin/requests">
+        <SubNav current="requests" />
         <h1>{s.title}</h1>
         <p class="lead">{s.intro}</p>
         {ok && <Notice kind="ok">{ok}</Notice>}
@@ -89,11 +98,12 @@ export const privacyPages = new Hono<AppEnv>()
         {requests.length === 0 ? (
           <p class="muted">{s.empty}</p>
         ) : (
-          <DataTable headers={[s.due, s.contact, s.type, s.channel, s.received, s.status, '']}>
+          <ScrollTable label={s.title} headers={[s.due, s.contact, s.type, s.channel, s.received, s.status, '']}>
             {requests.map((r) => (
-              <tr>
+              <tr class={urgency(r) ? `due-${urgency(r)}` : undefined}>
                 <td>
-                  {formatDateTime(r.dueAt)} {r.overdue && <span class="pill err">{s.overdue}</span>}
+                  {formatDateTime(r.dueAt)} {urgency(r) === 'overdue' && <span class="pill err">{s.overdue}</span>}
+                  {urgency(r) === 'soon' && <span class="pill warn">{s.soon(daysLeft(r.dueAt))}</span>}
                 </td>
                 <td>{r.contactLabel ? <a href={`/admin/contacts/${r.contactId}/proof?request=${r.id}`}>{r.contactLabel}</a> : <span class="muted">{s.erasedContact}</span>}</td>
                 <td>{s.types[r.type]}</td>
@@ -122,7 +132,7 @@ export const privacyPages = new Hono<AppEnv>()
                 </td>
               </tr>
             ))}
-          </DataTable>
+          </ScrollTable>
         )}
       </Layout>,
     );
