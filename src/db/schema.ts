@@ -732,3 +732,27 @@ export const conversions = sqliteTable(
     index('conversions_contact_idx').on(t.contactId, t.occurredAt),
   ],
 );
+
+/**
+ * Monthly objectives a call-centre manager sets per agent and for the team (reference §1.3: per
+ * téléacteur and for the équipe, Objectif / Réalisé / Écart). `target` is the agent's user id or
+ * `team` (a NOT NULL text rather than a nullable agent id, so the unique index also holds for the
+ * team: SQLite treats NULLs as distinct). `value` is in the metric's integer unit: a count,
+ * hundredths of a percent for rates, cents for money (src/domain/objectives/metrics.ts).
+ */
+export const objectives = sqliteTable(
+  'objectives',
+  {
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    /** `YYYY-MM`, a calendar month in Europe/Paris. */
+    month: text('month').notNull(),
+    target: text('target').notNull(),
+    metric: text('metric').notNull(),
+    value: integer('value').notNull(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.month, t.target, t.metric] })],
+);

@@ -30,15 +30,15 @@ describe('campaign results and conversions', () => {
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await loginThroughForm(page, server.url, team.marketer.email, `/campaigns/${c.campaignId}`);
-    const total = page.locator('#results tr.total');
+    const total = page.locator('#results-table tr.total');
     await expect(total.locator('td').nth(0).textContent()).resolves.toBe('6');
     await expect(total.locator('td').nth(1).textContent()).resolves.toBe('1 / 4 (25 %)');
     await expect(total.locator('td').nth(2).textContent()).resolves.toBe('2 / 6 (33,3 %)');
     await expect(page.locator('#results').textContent()).resolves.toContain('1 ouverture(s) (Apple MPP, scanners)');
     await page.selectOption('#groupBy', 'agent');
     await Promise.all([page.waitForURL(/groupBy=agent/), page.click('#results button:has-text("Afficher")')]);
-    await expect(page.locator('#results tbody tr').count()).resolves.toBe(3);
-    await expect(page.locator(`#results tbody tr:has-text("${other.name}") td`).nth(2).textContent()).resolves.toBe('1 / 2 (50 %)');
+    await expect(page.locator('#results-table tbody tr').count()).resolves.toBe(3);
+    await expect(page.locator(`#results-table tbody tr:has-text("${other.name}") td`).nth(2).textContent()).resolves.toBe('1 / 2 (50 %)');
     await screenshot(page, 'campaign-results');
     const csv = await page.request.get(`${server.url}/api/v1/campaigns/${c.campaignId}/stats?groupBy=agent&format=csv`);
     expect(csv.headers()['content-type']).toContain('text/csv');
