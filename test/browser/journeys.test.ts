@@ -16,6 +16,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible } from '../helpers/a11y.js';
+import { seedAudience } from '../helpers/audience.js';
 import type { TestApp } from '../helpers/app.js';
 import { screenshot } from '../helpers/browser.js';
 import { makeScripts, makeUser } from '../helpers/factories.js';
@@ -42,9 +43,9 @@ async function readerContext(): Promise<BrowserContext> {
   return env.browser.newContext({ userAgent: HUMAN_UA, viewport: { width: 390, height: 844 } });
 }
 
-function watchErrors(page: Page): string[] {
+function watchErrors(page: Page, ignore?: RegExp): string[] {
   const errors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} (${m.location().url})`));
+  page.on('console', (m) => m.type() === 'error' && !ignore?.test(m.text()) && errors.push(`${m.text()} (${m.location().url})`));
   page.on('pageerror', (e) => errors.push(String(e)));
   return errors;
 }
@@ -129,6 +130,49 @@ describe('journeys', () => {
     await context.close();
   });
 
+  it('(c) a marketer builds a segment, composes from the starter, previews, sends, and the bar reaches 100 %', async () => {
+    const { t, server } = env;
+    await seedAudience(t.client, team.workspace.id, 30, { prefix: 'jc-rome', sourceCampaign: 'Rome printemps' });
+    await seedAudience(t.client, team.workspace.id, 12, { prefix: 'jc-paris', sourceCampaign: 'Paris hiver' });
+    const page = await env.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(10_000);
+    const errors = watchErrors(page, /Failed to load resource/); // the starter's remote images: no network here
+    await loginThroughForm(page, server.url, team.marketer.email, '/segments/new');
+    await page.fill('#name', 'Leads Rome printemps');
+    await page.fill('[id="conditions.0.value"]', 'Rome printemps');
+    await page.waitForSelector('#audience-count[data-count="30"]');
+    await expectAccessible(page, 'segment builder');
+    await documented(page, 'segment-builder');
+    await Promise.all([page.waitForURL(/\/segments\?created=/), page.getByRole('button', { name: 'Créer le segment' }).click()]);
+
+    await page.goto(`${server.url}/campaigns`);
+    await page.fill('#name', 'Rome au printemps');
+    await Promise.all([page.waitForURL(/\/campaigns\/cmp_/), page.click('text=Créer depuis la newsletter de départ')]);
+    await page.waitForSelector('.cm-content');
+    await page.fill('#subject', 'Rome au printemps, {{firstName|"à vous"}}');
+    await page.frameLocator('#preview-frame').getByText('Se désinscrire en un clic').first().waitFor();
+    await page.waitForFunction(() => document.getElementById('pv-subject')?.textContent === 'Rome au printemps, Marie');
+    await expect(page.locator('#verify-ok').textContent()).resolves.toContain('Mentions obligatoires présentes');
+    await expectAccessible(page, 'campaign editor');
+    await documented(page, 'campaign-editor');
+
+    await page.selectOption('#segmentId', (await page.locator('#segmentId option', { hasText: 'Leads Rome printemps' }).getAttribute('value'))!);
+    await page.waitForFunction(() => document.getElementById('segment-count')?.textContent?.includes('30 destinataires'));
+    await page.click('#send button[type=submit]');
+    await expect(page.locator('#confirm-audience').textContent()).resolves.toContain('30 destinataires');
+    await Promise.all([page.waitForURL(/\/campaigns\/cmp_[^/]+$/), page.click('button:has-text("Confirmer l’envoi")')]);
+    await page.waitForFunction(() => {
+      const bar = document.getElementById('progress') as HTMLProgressElement | null;
+      return bar !== null && bar.max === 30 && bar.value === 30;
+    }, undefined, { timeout: 60_000 });
+    await expect(page.locator('#status').textContent()).resolves.toBe('Envoyée');
+    await expectAccessible(page, 'campaign sent');
+    const sent = await t.client.execute({ sql: `SELECT count(*) AS n FROM sends s JOIN contacts c ON c.id = s.contact_id WHERE c.email LIKE 'jc-%' AND s.status = 'sent'`, args: [] });
+    expect(Number(sent.rows[0]!.n)).toBe(30);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('(d) the subscriber opens the email, clicks a link, and unsubscribes with the button', async () => {
     const { t } = env;
     const other = await makeUser(t.db, team.workspace.id, 'agent');
@@ -138,29 +182,7 @@ describe('journeys', () => {
     ]);
     t.clock.advance(3600_000);
     const reader = c.byPrefix('jd-nord')[0]!;
-    const context = await readerContext();
-    let page = await context.newPage();
-    const errors = watchErrors(page);
-    const pixel = page.waitForResponse((r) => r.url().includes('/o/'));
-    await page.setContent(reader.html);
-    expect((await pixel).headers()['content-type']).toBe('image/gif');
-    // The brand's site is not on this machine: the journey ends at the request the redirect makes.
-    const [landing] = await Promise.all([page.waitForRequest((r) => new URL(r.url()).hostname === 'voyage.example'), page.click('a:has-text("Rome")')]);
-    expect(landing.url()).toBe(LINKS[0]);
-    expect(landing.redirectedFrom()?.url()).toMatch(/\/c\/cmp_/);
-
-    // Back to the message (opened again, in a fresh tab), to the unsubscribe link of its footer.
-    await page.close();
-    page = await context.newPage();
-    const footerErrors = watchErrors(page);
-    await page.setContent(reader.html);
-    await Promise.all([page.waitForURL(/\/u\//), page.click('a:has-text("Se désinscrire")')]);
-    await expectAccessible(page, 'unsubscribe page');
-    await page.click('button[type=submit]');
-    await expect(page.locator('main').textContent()).resolves.toMatch(/désinscri/i);
-    await documented(page, 'unsubscribe-done');
-    await expectAccessible(page, 'unsubscribe done');
-    await t.deps.hits.flush();
+    await readClickAndLeave(reader.html, 'unsubscribe-done');
 
     const send = await t.client.execute({ sql: 'SELECT human_opens, human_clicks, unsubscribed_at FROM sends WHERE id = ?', args: [reader.sendId] });
     // Opened twice (the second time to unsubscribe), one click; the rates count the person once.
@@ -168,8 +190,47 @@ describe('journeys', () => {
     expect(send.rows[0]!.unsubscribed_at).not.toBeNull();
     const consent = await t.client.execute({ sql: `SELECT status FROM consent_state WHERE contact_id = ? AND purpose = 'newsletter'`, args: [reader.contactId] });
     expect(consent.rows[0]!.status).toBe('withdrawn');
-    expect([...errors, ...footerErrors]).toEqual([]);
-    await context.close();
+  });
+
+  it('(e) the results and the agent dashboard show that click and that unsubscribe in the right segment and agent row', async () => {
+    const { t, server } = env;
+    // A workspace of its own: the figures below are exactly this journey's.
+    const crew = await t.workspaceWithTeam();
+    const karim = await makeUser(t.db, crew.workspace.id, 'agent');
+    const region = (value: string) => ({ match: 'all', conditions: [{ field: 'attributes.region', operator: 'equals', value }] });
+    await trackedCampaign(t, crew, [{ prefix: 'je-nord', n: 3, openTracking: true, ownerAgentId: crew.agent.id, attributes: { region: 'Nord' } }], { segmentName: 'Région Nord', rules: region('Nord') });
+    const sud = await trackedCampaign(t, crew, [{ prefix: 'je-sud', n: 2, openTracking: true, ownerAgentId: karim.id, attributes: { region: 'Sud' } }], { segmentName: 'Région Sud', rules: region('Sud') });
+    t.clock.advance(3600_000);
+    await readClickAndLeave(sud.byPrefix('je-sud')[0]!.html);
+
+    const page = await env.browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors = watchErrors(page);
+    await loginThroughForm(page, server.url, crew.marketer.email, '/reports?groupBy=segment');
+    const cells = (label: string) => page.locator('#report-groups tbody tr', { has: page.locator('th', { hasText: label }) }).locator('td');
+    // Columns: sent, opens, clicks, conversions, unsubscribed, complaints.
+    await expect(cells('Région Sud').nth(2).textContent()).resolves.toBe('1 / 2 (50 %)');
+    await expect(cells('Région Sud').nth(4).textContent()).resolves.toBe('1');
+    await expect(cells('Région Nord').nth(2).textContent()).resolves.toBe('0 / 3 (0 %)');
+    await expect(cells('Région Nord').nth(4).textContent()).resolves.toBe('0');
+    await expectAccessible(page, 'results by segment');
+    await documented(page, 'results-period');
+
+    await page.selectOption('#groupBy', 'agent');
+    await Promise.all([page.waitForURL(/groupBy=agent/), page.click('form.period-form button[type=submit]')]);
+    await expect(cells(karim.name).nth(2).textContent()).resolves.toBe('1 / 2 (50 %)');
+    await expect(cells(karim.name).nth(4).textContent()).resolves.toBe('1');
+    await expect(cells(crew.agent.name).nth(4).textContent()).resolves.toBe('0');
+
+    await page.goto(`${server.url}/dashboard`);
+    const achieved = (agentId: string, metric: string) => page.locator(`tbody[data-target="${agentId}"] tr[data-metric="${metric}"] td[data-label="Réalisé"]`);
+    await expect(achieved(karim.id, 'humanClickers').textContent()).resolves.toBe('1');
+    await expect(achieved(karim.id, 'unsubscribes').textContent()).resolves.toBe('1');
+    await expect(achieved(crew.agent.id, 'humanClickers').textContent()).resolves.toBe('0');
+    await expect(achieved(crew.agent.id, 'unsubscribes').textContent()).resolves.toBe('0');
+    await expectAccessible(page, 'agent dashboard');
+    await documented(page, 'agent-dashboard');
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('(f) an admin exports the subscriber’s proof and handles an erasure request', async () => {
@@ -177,7 +238,16 @@ describe('journeys', () => {
     const contactId = await recordConsent('hugo.lambert@example.com', 'Hugo', team.agent);
     const page = await env.browser.newPage({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
     const errors = watchErrors(page);
-    await loginThroughForm(page, server.url, team.admin.email, `/admin/contacts/${contactId}/proof`);
+    // The DPO finds the person, then opens the proof from their profile.
+    await loginThroughForm(page, server.url, team.admin.email, '/contacts');
+    await page.fill('#q', 'hugo.lambert');
+    await Promise.all([page.waitForURL(/q=hugo/), page.click('button:has-text("Filtrer")')]);
+    await expectAccessible(page, 'contacts search');
+    await documented(page, 'contacts');
+    await Promise.all([page.waitForURL(new RegExp(`/contacts/${contactId}$`)), page.click('a:has-text("Hugo")')]);
+    await expectAccessible(page, 'contact profile');
+    await documented(page, 'contact-profile');
+    await Promise.all([page.waitForURL(/\/proof/), page.click(`a[href="/admin/contacts/${contactId}/proof"]`)]);
     await expectAccessible(page, 'proof page');
     await documented(page, 'consent-proof');
     const proofLink = page.locator(`a[href="/api/v1/contacts/${contactId}/consent-proof"]`);
@@ -206,10 +276,48 @@ describe('journeys', () => {
     expect(contact.rows[0]!.email).not.toBe('hugo.lambert@example.com');
     const request = await t.client.execute({ sql: `SELECT status FROM dsr_requests WHERE contact_id = ? AND type = 'erasure'`, args: [contactId] });
     expect(request.rows[0]!.status).toBe('completed');
+    // The compliance hub still finds the ledger intact after the erasure.
+    await page.goto(`${server.url}/admin/compliance`);
+    await expect(page.locator('main').textContent()).resolves.toMatch(/intact/i);
+    await expectAccessible(page, 'compliance hub');
+    await documented(page, 'compliance');
     expect(errors).toEqual([]);
     await page.close();
   });
 });
+
+/**
+ * The subscriber's side of journeys (d) and (e): opens the message (the pixel loads), clicks its
+ * first offer (the redirect leads to the brand's site), opens it again and unsubscribes with the
+ * page's button. Hits are flushed as the buffered writer would a moment later.
+ */
+async function readClickAndLeave(html: string, shot?: string) {
+  const context = await readerContext();
+  let page = await context.newPage();
+  const errors = watchErrors(page);
+  const pixel = page.waitForResponse((r) => r.url().includes('/o/'));
+  await page.setContent(html);
+  expect((await pixel).headers()['content-type']).toBe('image/gif');
+  // The brand's site is not on this machine: the journey ends at the request the redirect makes.
+  const [landing] = await Promise.all([page.waitForRequest((r) => new URL(r.url()).hostname === 'voyage.example'), page.click('a:has-text("Rome")')]);
+  expect(landing.url()).toBe(LINKS[0]);
+  expect(landing.redirectedFrom()?.url()).toMatch(/\/c\/cmp_/);
+
+  // Back to the message (opened again, in a fresh tab), to the unsubscribe link of its footer.
+  await page.close();
+  page = await context.newPage();
+  const footerErrors = watchErrors(page);
+  await page.setContent(html);
+  await Promise.all([page.waitForURL(/\/u\//), page.click('a:has-text("Se désinscrire")')]);
+  await expectAccessible(page, 'unsubscribe page');
+  await page.click('button[type=submit]');
+  await expect(page.locator('main').textContent()).resolves.toMatch(/désinscri/i);
+  if (shot) await documented(page, shot);
+  await expectAccessible(page, 'unsubscribe done');
+  await env.t.deps.hits.flush();
+  expect([...errors, ...footerErrors]).toEqual([]);
+  await context.close();
+}
 
 /** A consent recorded through the dialer API (journeys (b) and (f) start after the call). */
 async function recordConsent(email: string, firstName: string, agent: Team['agent']): Promise<string> {
