@@ -154,7 +154,7 @@ export function ResultCharts(props: {
             </TableBox>
           }
         >
-          <BarChart id={`${props.id}-funnel`} title={r.funnelTitle} desc={r.funnelDesc(steps)} categories={steps.map((st) => st.label)} series={[{ name: r.value, kind: 'a', values: steps.map((st) => st.value) }]} format={num} />
+          <BarChart id={`${props.id}-funnel`} title={r.funnelTitle} desc={r.funnelDesc(steps)} categories={steps.map((st) => st.label)} series={[{ name: r.value, kind: 'a', values: steps.map((st) => st.value) }]} format={num} integer />
           <p class="muted small">{r.funnelNote}</p>
         </ChartFigure>
         <ChartFigure
@@ -175,7 +175,7 @@ export function ResultCharts(props: {
             </TableBox>
           }
         >
-          <BarChart id={`${props.id}-hm`} title={r.humanVsMachine} desc={r.humanVsMachineDesc(c.humanOpens, c.machineOpens, c.humanClicks, c.machineClicks)} categories={[r.opens, r.clicks]} series={hm} format={num} />
+          <BarChart id={`${props.id}-hm`} title={r.humanVsMachine} desc={r.humanVsMachineDesc(c.humanOpens, c.machineOpens, c.humanClicks, c.machineClicks)} categories={[r.opens, r.clicks]} series={hm} format={num} integer />
           <Legend series={hm} />
           <Sub class="sub">{r.reasonsTitle}</Sub>
           {props.machine.length === 0 ? (

@@ -96,7 +96,7 @@ export function ChartFigure(props: { heading: string; children: Child; data?: Ch
  * campaign or agent names stay readable on a phone. Bars carry `class="bar"`, `data-series` and
  * `data-category`, and their value is written at their end.
  */
-export function BarChart(props: { id: string; title: string; desc: string; categories: string[]; series: Series[]; format: (n: number) => string; max?: number }) {
+export function BarChart(props: { id: string; title: string; desc: string; categories: string[]; series: Series[]; format: (n: number) => string; max?: number; integer?: boolean }) {
   const n = props.series.length;
   const barH = n === 1 ? 18 : 13;
   const labelH = 17;
@@ -128,7 +128,8 @@ export function BarChart(props: { id: string; title: string; desc: string; categ
       <desc id={descId}>{props.desc}</desc>
       {props.series.some((s) => s.kind === 'machine') && <Hatch id={props.id} />}
       <g class="grid-lines">
-        {x.ticks(4).map((tick) => (
+        {/* Counts get whole-number ticks only (a [0, 1] domain would otherwise read "0 0 0 1 1"). */}
+        {x.ticks(4).filter((tick) => !props.integer || Number.isInteger(tick)).map((tick) => (
           <g>
             <line x1={x(tick)} x2={x(tick)} y1={top} y2={height - axis} />
             <text x={x(tick)} y={height - 5} text-anchor={tick === 0 ? 'start' : 'middle'} class="tick">

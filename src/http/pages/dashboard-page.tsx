@@ -126,6 +126,7 @@ function CallsChart(props: { d: Dashboard }) {
         categories={names}
         series={series}
         format={(v) => fmt(v, 0)}
+        integer
       />
       <Legend series={series} />
     </ChartFigure>
