@@ -223,6 +223,28 @@ describe('import with consent', () => {
     expect(chain).toMatchObject({ ok: true, count: n });
   });
 
+  it('refuses a script version written after the consent, and takes the same grant from another file as already there', async () => {
+    const tm = await team();
+    const header = 'E-mail;Prénom;Nom;Téléphone;Consentement;Date du consentement;Canal;Référence;Agent';
+    const before = `early@example.test;;;;oui;15/12/2025 10:00;téléphone;CALL-E;`; // the scripts date from 01/01/2026
+    const same = `same@example.test;Léa;;;oui;01/10/2026 10:30;téléphone;CALL-S;`;
+    const first = await upload(tm, [header, before, same].join('\n'));
+    const dry = reportOf(await (await step(tm, first.carried, { step: 'dryrun', scriptId: tm.scripts.newsletter.id })).text());
+    expect(dry.get(2)).toMatchObject({ outcome: 'refused' });
+    expect(dry.get(2)!.reason).toContain('écrite après ce consentement');
+    expect((await step(tm, first.carried, { step: 'commit', scriptId: tm.scripts.newsletter.id })).status).toBe(200);
+
+    // Next week's export: the same row, in another file (another SHA-256), after a new row.
+    const other = await upload(tm, [header, 'new@example.test;;;;oui;02/10/2026;téléphone;CALL-N;', same].join('\n'), 'export-2.csv');
+    const events = async () => Number((await t.client.execute({ sql: "SELECT count(*) AS n FROM consent_events e JOIN contacts c ON c.id = e.contact_id WHERE c.email = 'same@example.test'", args: [] })).rows[0]!.n);
+    const mails = async () => Number((await t.client.execute({ sql: "SELECT count(*) AS n FROM outbox_messages WHERE \"to\" = 'same@example.test'", args: [] })).rows[0]!.n);
+    const [eventsBefore, mailsBefore] = [await events(), await mails()];
+    const second = reportOf(await (await step(tm, other.carried, { step: 'commit', scriptId: tm.scripts.newsletter.id })).text());
+    expect(second.get(3)!.outcome).not.toBe('imported');
+    expect(await events()).toBe(eventsBefore);
+    expect(await mails()).toBe(mailsBefore);
+  });
+
   it('gives the report as CSV: row, email, outcome, reason', async () => {
     const { tm, csv, dup } = await setupMixed();
     const { carried } = await upload(tm, csv);

@@ -213,6 +213,7 @@ export const refusalCodes = [
   'date_invalid',
   'date_future',
   'date_expired',
+  'script_after_consent',
   'channel_missing',
   'channel_unknown',
   'call_ref_missing',
@@ -426,6 +427,12 @@ export async function analyseImport({ ctx, input }: { ctx: Pick<Ctx, 'db' | 'wor
       refuse('date_expired', rawDate);
       continue;
     }
+    // The proof says which text the person heard or read (EDPB 05/2020 §108): a version written
+    // after the consent date cannot be it.
+    if (occurredAt.getTime() < script.createdAt.getTime()) {
+      refuse('script_after_consent', rawDate);
+      continue;
+    }
     const rawChannel = strip(cell(row, m.channel));
     const channel = rawChannel ? (PHONE.has(rawChannel) ? 'phone' : WEB.has(rawChannel) ? 'web' : 'unknown') : m.channelDefault;
     if (!channel) {
@@ -553,6 +560,12 @@ async function checkAgainstDb(db: DbOrTx, workspaceId: string, purpose: string, 
       continue;
     }
     const existing = liveBy.get(p.email);
+    // The same grant, already in the ledger (from another file, or this one re-saved): nothing to add,
+    // and no second confirmation email.
+    if (existing?.status === 'granted' && existing.since?.getTime() === p.occurredAt.getTime()) {
+      out.set(p.row, { kind: 'already' });
+      continue;
+    }
     // The ledger applies events in the order they are recorded: an older consent appended after
     // a newer answer (a withdrawal, a refusal) would overturn it. Never.
     if (existing?.since && existing.since.getTime() > p.occurredAt.getTime()) {
@@ -603,7 +616,9 @@ export async function commitImport({ ctx, input }: { ctx: Ctx; input: ImportInpu
         callDate: p.occurredAt,
         answers: [{ purpose: script.purpose, action: 'granted' }],
       });
+    const plannedExisting = new Map<number, string>();
     for (const p of batch) {
+      if (p.existing) plannedExisting.set(p.row, p.existing.id);
       const contactId = p.existing?.id ?? newId('ct');
       const eventId = newId('evt');
       plan.set(p.row, { contactId, eventId, message: needsConfirmation(script.purpose, p) ? await render(p, contactId, eventId) : null });
@@ -627,6 +642,11 @@ export async function commitImport({ ctx, input }: { ctx: Ctx; input: ImportInpu
           step.message = needsConfirmation(script.purpose, p) ? await render(p, step.contactId, step.eventId) : null;
         } else if (p.existing) {
           if (!needsConfirmation(script.purpose, p)) step.message = null;
+        }
+        if (!p.existing && step.contactId === plannedExisting.get(p.row)) {
+          // Erased (by retention) since the plan: a new contact, never the erased one's id.
+          step.contactId = newId('ct');
+          step.message = needsConfirmation(script.purpose, p) ? await render(p, step.contactId, step.eventId) : null;
         }
         if (!p.existing) {
           newContacts.push({

@@ -55,8 +55,10 @@ function check(entry: ObjectiveInput, members: Set<string>): { issue?: FieldIssu
   const field = objectiveField(entry.target, entry.metric);
   const def = metricDef(entry.metric);
   if (!def) return { issue: { field, message: 'is not a criterion of the dashboard' } };
-  if (entry.target !== TEAM && !members.has(entry.target)) return { issue: { field, message: 'names nobody in this workspace' } };
+  // Clearing is always allowed: a former member still listed for the month (their calls, their
+  // leads) must not make the whole form unsavable.
   if (entry.value === null) return { stored: null };
+  if (entry.target !== TEAM && !members.has(entry.target)) return { issue: { field, message: 'names nobody in this workspace' } };
   const v = entry.value;
   if (!Number.isFinite(v)) return { issue: { field, message: 'must be a number' } };
   if (v < 0) return { issue: { field, message: 'must be zero or more' } };

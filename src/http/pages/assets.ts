@@ -38,6 +38,7 @@ button.link{background:none;border:none;color:#d9e2ec;padding:4px 2px;font-weigh
 .field-error{color:var(--err);font-size:14px;margin:4px 0 0}
 table{width:100%;border-collapse:collapse;background:#fff}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+tbody th[scope=row]{font-size:inherit;text-transform:none;letter-spacing:normal;color:var(--ink)}
 tr.total th,tr.total td{font-weight:600;border-top:2px solid var(--line)}
 th{font-size:13px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted)}
 .table-wrap{position:relative;overflow-x:auto;border:1px solid var(--line);border-radius:10px}

@@ -12,6 +12,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Context } from 'hono';
+import { maskEmail } from './segment-pages.js';
 import { Hono } from 'hono';
 import { createCampaign, getCampaign, listCampaigns, updateCampaign, type Campaign } from '../../domain/campaigns/campaigns.js';
 import { campaignProgress, cancelCampaign, pauseCampaign, resumeCampaign, scheduleCampaign, sendCampaign } from '../../domain/campaigns/lifecycle.js';
@@ -171,7 +172,9 @@ async function audienceOf(ctx: Ctx): Promise<Audience> {
     for (const c of p.sample) {
       if (seen.has(c.id) || contacts.length >= 12) continue;
       seen.add(c.id);
-      contacts.push({ id: c.id, label: e.contactOption([c.firstName, c.lastName].filter(Boolean).join(' '), c.email ?? '') });
+      // Marketers do not need addresses to preview a message (data minimisation, as in the segment sample).
+      const email = ctx.actor.type === 'user' && ctx.actor.role === 'admin' ? (c.email ?? '') : maskEmail(c.email);
+      contacts.push({ id: c.id, label: e.contactOption([c.firstName, c.lastName].filter(Boolean).join(' '), email) });
     }
   }
   return { segments, counts: previews.map((p) => p.count), contacts };

@@ -8,8 +8,8 @@ import { formatEuros as euros, t } from '../../i18n/fr.js';
 import type { Ctx } from '../../domain/context.js';
 import { campaignStats, type Rate, type StatsRow } from '../../tracking/stats.js';
 import { campaignTimeline, type Timeline } from '../../tracking/timeline.js';
-import { BarChart, ChartFigure, Legend, LineChart, TableBox, type Series } from './charts.js';
-import { Notice } from './layout.js';
+import { BarChart, ChartFigure, Legend, LineChart, type Series } from './charts.js';
+import { DataTable, Notice } from './layout.js';
 
 const s = t.results;
 const r = t.reports;
@@ -73,7 +73,7 @@ function OverTime(props: { id: string; timeline: Timeline }) {
         heading={title}
         dataLabel={r.data}
         data={
-          <TableBox label={title} headers={[r.when, r.human, r.machine]}>
+          <DataTable label={title} headers={[r.when, r.human, r.machine]}>
             {points.map((p, i) => (
               <tr>
                 <th scope="row">{labels[i]}</th>
@@ -81,7 +81,7 @@ function OverTime(props: { id: string; timeline: Timeline }) {
                 <td>{num(p[machine])}</td>
               </tr>
             ))}
-          </TableBox>
+          </DataTable>
         }
       >
         <LineChart id={`${props.id}-${kind}`} title={title} desc={r.overTimeDesc(title, r.bucket[bucket] ?? bucket, sum(human), sum(machine))} labels={labels} series={series} />
@@ -144,14 +144,14 @@ export function ResultCharts(props: {
           heading={r.funnelTitle}
           dataLabel={r.data}
           data={
-            <TableBox label={r.funnelTitle} headers={[r.step, r.value]}>
+            <DataTable label={r.funnelTitle} headers={[r.step, r.value]}>
               {steps.map((st) => (
                 <tr>
                   <th scope="row">{st.label}</th>
                   <td>{num(st.value)}</td>
                 </tr>
               ))}
-            </TableBox>
+            </DataTable>
           }
         >
           <BarChart id={`${props.id}-funnel`} title={r.funnelTitle} desc={r.funnelDesc(steps)} categories={steps.map((st) => st.label)} series={[{ name: r.value, kind: 'a', values: steps.map((st) => st.value) }]} format={num} integer />
@@ -161,7 +161,7 @@ export function ResultCharts(props: {
           heading={r.humanVsMachine}
           dataLabel={r.data}
           data={
-            <TableBox label={r.humanVsMachine} headers={[r.type, r.human, r.machine]}>
+            <DataTable label={r.humanVsMachine} headers={[r.type, r.human, r.machine]}>
               <tr>
                 <th scope="row">{r.opens}</th>
                 <td>{num(c.humanOpens)}</td>
@@ -172,7 +172,7 @@ export function ResultCharts(props: {
                 <td>{num(c.humanClicks)}</td>
                 <td>{num(c.machineClicks)}</td>
               </tr>
-            </TableBox>
+            </DataTable>
           }
         >
           <BarChart id={`${props.id}-hm`} title={r.humanVsMachine} desc={r.humanVsMachineDesc(c.humanOpens, c.machineOpens, c.humanClicks, c.machineClicks)} categories={[r.opens, r.clicks]} series={hm} format={num} integer />
@@ -181,7 +181,7 @@ export function ResultCharts(props: {
           {props.machine.length === 0 ? (
             <p class="muted small">{r.reasonsEmpty}</p>
           ) : (
-            <TableBox label={r.reasonsTitle} headers={[r.type, r.reason, r.hits]}>
+            <DataTable label={r.reasonsTitle} headers={[r.type, r.reason, r.hits]}>
               {props.machine.map((m) => (
                 <tr>
                   <td>{m.type === 'open' ? r.opens : r.clicks}</td>
@@ -189,7 +189,7 @@ export function ResultCharts(props: {
                   <td>{num(m.hits)}</td>
                 </tr>
               ))}
-            </TableBox>
+            </DataTable>
           )}
         </ChartFigure>
       </div>
@@ -246,12 +246,12 @@ export async function CampaignResults(props: { ctx: Pick<Ctx, 'db' | 'workspaceI
           {s.show}
         </button>
       </form>
-      <TableBox id="results-table" label={s.title} headers={[s.group, ...RESULT_HEADERS]}>
+      <DataTable id="results-table" label={s.title} headers={[s.group, ...RESULT_HEADERS]}>
         {stats.rows.map((row) => (
           <Row row={row} />
         ))}
         <Row row={stats.total} total />
-      </TableBox>
+      </DataTable>
       <p class="muted small">{s.opensNote}</p>
       {(machineOpens > 0 || machineClicks > 0) && <p class="small">{s.machine(machineOpens, machineClicks)}</p>}
       {stats.anonymousOpens.human + stats.anonymousOpens.machine > 0 && <p class="small">{s.anonymous(stats.anonymousOpens.human + stats.anonymousOpens.machine)}</p>}

@@ -256,27 +256,5 @@ details.chart-data summary{cursor:pointer;color:var(--brand)}
 .charts{display:grid;gap:20px;grid-template-columns:repeat(auto-fit,minmax(300px,1fr))}
 .charts.fill{grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr))}
 /* Row headers name a campaign, a group or an agent: read as text, not as column captions. */
-.table-wrap.plain-rows tbody th[scope=row]{font-size:inherit;text-transform:none;letter-spacing:normal;color:var(--ink)}
 `;
 
-/**
- * A table in a box that scrolls sideways on a phone. Unlike the shared DataTable, the box is
- * focusable and named (a region), so keyboard users can scroll it too (axe:
- * scrollable-region-focusable).
- */
-export function TableBox(props: { label: string; headers: string[]; children: Child; id?: string; class?: string }) {
-  return (
-    <div class="table-wrap plain-rows" tabindex={0} role="region" aria-label={props.label} id={props.id}>
-      <table class={props.class}>
-        <thead>
-          <tr>
-            {props.headers.map((h) => (
-              <th scope="col">{h || <span class="sr-only">Actions</span>}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>{props.children}</tbody>
-      </table>
-    </div>
-  );
-}

@@ -53,7 +53,7 @@ import { formatDateTime, formatEuros, t } from '../../i18n/fr.js';
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { formString, pageFor, viewerOf } from './guard.js';
-import { FieldError, Layout, Notice } from './layout.js';
+import { DataTable, FieldError, Layout, Notice } from './layout.js';
 import { RightsCard } from './privacy-pages.js';
 
 const s = t.contacts;
@@ -68,27 +68,6 @@ const REPORT_ROWS_SHOWN = 1000;
 const when = (d: Date | null | undefined) => (d ? formatDateTime(d) : '—');
 const fullName = (c: { firstName: string | null; lastName: string | null }) => [c.firstName, c.lastName].filter(Boolean).join(' ');
 
-/**
- * The shared DataTable, plus what a table that may scroll sideways needs when it holds no link:
- * keyboard focus (so it can be scrolled with arrows) and a name (axe: scrollable-region-focusable).
- */
-function Table(props: { label: string; headers: string[]; stack?: boolean; children: Child }) {
-  // `stack`: below 700 px each row becomes a small card, each cell labelled by its `data-label`.
-  return (
-    <div class={props.stack ? 'table-wrap ct-stack' : 'table-wrap'} tabindex={0} role="region" aria-label={props.label}>
-      <table>
-        <thead>
-          <tr>
-            {props.headers.map((h) => (
-              <th scope="col">{h || <span class="sr-only">Actions</span>}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>{props.children}</tbody>
-      </table>
-    </div>
-  );
-}
 
 // ---------------------------------------------------------------------------------------------
 // List
@@ -252,13 +231,17 @@ function rangesOf(rows: number[]): string {
   return out.join(',');
 }
 
+/** Row numbers from "2-40,45"; never more than an import may hold, whatever the field says. */
 function rowsOf(ranges: string): Set<number> {
   const out = new Set<number>();
   for (const part of ranges.split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (!m) continue;
     const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
-    for (let n = a; n <= b && n - a <= 100_000; n++) out.add(n);
+    for (let n = a; n <= b; n++) {
+      if (out.size >= MAX_IMPORT_ROWS) return out;
+      out.add(n);
+    }
   }
   return out;
 }
@@ -441,7 +424,7 @@ async function mappingPage(
           </fieldset>
         </section>
         <h2>{si.preview}</h2>
-        <Table label={si.preview} headers={csv.header.map((h, i) => `${columnLetter(i)} · ${h}`)}>
+        <DataTable label={si.preview} headers={csv.header.map((h, i) => `${columnLetter(i)} · ${h}`)}>
           {preview.map((r) => (
             <tr>
               {csv.header.map((_, i) => (
@@ -449,7 +432,7 @@ async function mappingPage(
               ))}
             </tr>
           ))}
-        </Table>
+        </DataTable>
         <div class="actions">
           <button type="submit" name="step" value="dryrun">
             {si.dryRun}
@@ -519,7 +502,7 @@ async function reportPage(c: Context<AppEnv>, props: { analysis: ImportAnalysis;
         </form>
       </section>
       {shown.length < a.report.length && <p class="muted">{si.shownRows(shown.length, a.report.length)}</p>}
-      <Table stack label={si.reportTitle} headers={[si.row, si.email, si.outcome, si.reason]}>
+      <DataTable class="ct-stack" label={si.reportTitle} headers={[si.row, si.email, si.outcome, si.reason]}>
         {shown.map((r) => (
           <tr class={`ct-${r.outcome}`}>
             <td data-label={si.row}>{r.row}</td>
@@ -528,7 +511,7 @@ async function reportPage(c: Context<AppEnv>, props: { analysis: ImportAnalysis;
             <td data-label={si.reason}>{reasonText(r)}</td>
           </tr>
         ))}
-      </Table>
+      </DataTable>
     </Layout>,
   );
 }
@@ -606,7 +589,7 @@ function Profile({ p }: { p: ContactProfile }) {
       {p.ledger.length === 0 ? (
         <p class="muted">{sp.noLedger}</p>
       ) : (
-        <Table stack label={sp.ledger} headers={[sp.seq, sp.when, sp.purpose, sp.action, sp.channel, sp.actor, sp.script, sp.evidence, sp.hash]}>
+        <DataTable class="ct-stack" label={sp.ledger} headers={[sp.seq, sp.when, sp.purpose, sp.action, sp.channel, sp.actor, sp.script, sp.evidence, sp.hash]}>
           {p.ledger.map((e) => (
             <tr>
               <td data-label={sp.seq}>{e.seq}</td>
@@ -635,7 +618,7 @@ function Profile({ p }: { p: ContactProfile }) {
               </td>
             </tr>
           ))}
-        </Table>
+        </DataTable>
       )}
 
       <h2 class="spaced">{sp.sends}</h2>
@@ -643,7 +626,7 @@ function Profile({ p }: { p: ContactProfile }) {
         <p class="muted">{sp.noSends}</p>
       ) : (
         <>
-          <Table stack label={sp.sends} headers={[sp.campaign, sp.sendStatus, sp.delivery, sp.opens, sp.clicks, sp.conversionsShort]}>
+          <DataTable class="ct-stack" label={sp.sends} headers={[sp.campaign, sp.sendStatus, sp.delivery, sp.opens, sp.clicks, sp.conversionsShort]}>
             {p.sends.map((x) => (
               <tr>
                 <td data-label={sp.campaign}>
@@ -669,7 +652,7 @@ function Profile({ p }: { p: ContactProfile }) {
                 <td data-label={sp.conversionsShort}>{x.conversions ? `${x.conversions} (${formatEuros(x.conversionValue)})` : '0'}</td>
               </tr>
             ))}
-          </Table>
+          </DataTable>
           {p.sends.length >= PROFILE_LIMIT && <p class="muted small">{sp.limited(PROFILE_LIMIT)}</p>}
         </>
       )}
@@ -679,7 +662,7 @@ function Profile({ p }: { p: ContactProfile }) {
       {p.activity.length === 0 ? (
         <p class="muted">{sp.noActivity}</p>
       ) : (
-        <Table label={sp.activity} headers={[sp.when, sp.campaign, sp.type, sp.verdict, sp.hits]}>
+        <DataTable label={sp.activity} headers={[sp.when, sp.campaign, sp.type, sp.verdict, sp.hits]}>
           {p.activity.map((e) => (
             <tr>
               <td class="ct-nowrap">{when(e.occurredAt)}</td>
@@ -695,14 +678,14 @@ function Profile({ p }: { p: ContactProfile }) {
               <td>{e.hits}</td>
             </tr>
           ))}
-        </Table>
+        </DataTable>
       )}
 
       <h2 class="spaced">{sp.conversions}</h2>
       {p.conversions.length === 0 ? (
         <p class="muted">{sp.noConversions}</p>
       ) : (
-        <Table label={sp.conversions} headers={[sp.when, sp.conversionType, sp.value, sp.campaign, sp.attribution]}>
+        <DataTable label={sp.conversions} headers={[sp.when, sp.conversionType, sp.value, sp.campaign, sp.attribution]}>
           {p.conversions.map((x) => (
             <tr>
               <td class="ct-nowrap">{when(x.occurredAt)}</td>
@@ -712,7 +695,7 @@ function Profile({ p }: { p: ContactProfile }) {
               <td>{t.conversion.rules[x.attribution] ?? x.attribution}</td>
             </tr>
           ))}
-        </Table>
+        </DataTable>
       )}
     </>
   );
@@ -822,11 +805,11 @@ export const contactPages = new Hono<AppEnv>()
           </section>
         ) : (
           <>
-            <Table stack label={s.title} headers={[s.columns.name, s.columns.email, s.columns.phone, s.columns.newsletter, s.columns.openTracking, s.columns.owner, s.columns.lastAction]}>
+            <DataTable class="ct-stack" label={s.title} headers={[s.columns.name, s.columns.email, s.columns.phone, s.columns.newsletter, s.columns.openTracking, s.columns.owner, s.columns.lastAction]}>
               {list.rows.map((r) => (
                 <ContactRow r={r} />
               ))}
-            </Table>
+            </DataTable>
             <p class="muted small">{s.exportHint}</p>
             {list.pageCount > 1 && (
               <nav class="ct-pages" aria-label={s.pagination}>

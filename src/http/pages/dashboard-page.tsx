@@ -243,7 +243,7 @@ async function render(c: PageContext, month: string, extra: { values?: Record<st
         ) : (
           <>
             {d.agents.every((a) => Object.values(a.cells).every((cell) => !cell.achieved)) && <p class="muted">{s.empty}</p>}
-            <div class="table-wrap plain-rows" tabindex={0} role="region" aria-label={s.title}>
+            <div class="table-wrap" tabindex={0} role="region" aria-label={s.title}>
               <table class="dashboard-table">
                 <thead>
                   <tr>

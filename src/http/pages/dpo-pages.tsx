@@ -49,11 +49,9 @@ const short = (hash: string) => hash.slice(0, 10);
 /** A labelled table: the shared DataTable with this page's own styling hook. */
 export function ScrollTable(props: { label: string; headers: string[]; children: unknown }) {
   return (
-    <div class="dpo-table">
-      <DataTable label={props.label} headers={props.headers}>
-        {props.children as never}
-      </DataTable>
-    </div>
+    <DataTable class="dpo-table" label={props.label} headers={props.headers}>
+      {props.children as never}
+    </DataTable>
   );
 }
 
@@ -954,7 +952,6 @@ details.hash .hash-full{display:block;max-width:22ch;font-size:12px}
 tr.broken td{background:#ffe3e3}
 tr:target td{outline:2px solid var(--focus)}
 .contact-cell{overflow-wrap:anywhere;min-width:16ch}
-.dpo-table{min-width:0;max-width:100%}
 td:has(> details.hash){min-width:13ch}
 .card-head a.button.secondary,.ledger-filters a.button.secondary,p.actions a.button.secondary{background:#fff;color:var(--brand)}
 #retentionDays{max-width:180px}

@@ -103,9 +103,9 @@ export function FieldError(props: { id: string; message?: string | undefined }) 
  * wrapper is a labelled, focusable region so a keyboard user can scroll a wide table
  * (WCAG 2.1.1; axe "scrollable-region-focusable").
  */
-export function DataTable(props: { headers: string[]; label?: string; children: Child }) {
+export function DataTable(props: { headers: string[]; label?: string; id?: string; class?: string; children: Child }) {
   return (
-    <div class="table-wrap" role="region" tabindex={0} aria-label={props.label ?? t.common.table}>
+    <div class={props.class ? `table-wrap ${props.class}` : 'table-wrap'} id={props.id} role="region" tabindex={0} aria-label={props.label ?? t.common.table}>
       <table>
         <thead>
           <tr>

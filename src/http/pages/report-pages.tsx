@@ -13,9 +13,9 @@ import { DAY_MS, machineReasons, parisDate, parisDayStart, periodTimeline } from
 import { ctxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { RESULT_HEADERS, ResultCells, ResultCharts } from './campaign-results.js';
-import { chartsCss, TableBox } from './charts.js';
+import { chartsCss } from './charts.js';
 import { pageFor, viewerOf } from './guard.js';
-import { FieldError, Layout, Notice } from './layout.js';
+import { DataTable, FieldError, Layout, Notice } from './layout.js';
 
 const s = t.reports;
 const REPORT_GROUPS = ['campaign', 'segment', 'agent', 'sourceCampaign'] as const;
@@ -140,7 +140,7 @@ export const reportPages = new Hono<AppEnv>().get('/reports', pageFor(['marketer
         <>
           <section class="card" id="report-campaigns">
             <h2>{s.campaignsTitle}</h2>
-            <TableBox label={s.campaignsTitle} headers={[s.campaign, s.startedAt, ...RESULT_HEADERS]}>
+            <DataTable label={s.campaignsTitle} headers={[s.campaign, s.startedAt, ...RESULT_HEADERS]}>
               {perCampaign.rows.map((row) => {
                 const when = started.find((x) => x.id === row.key)?.startedAt;
                 return (
@@ -158,7 +158,7 @@ export const reportPages = new Hono<AppEnv>().get('/reports', pageFor(['marketer
                 <td></td>
                 <ResultCells row={perCampaign.total} />
               </tr>
-            </TableBox>
+            </DataTable>
             {perCampaign.unattributedConversions.conversions > 0 && <p class="small">{s.unattributed(perCampaign.unattributedConversions.conversions, formatEuros(perCampaign.unattributedConversions.value))}</p>}
             <p class="muted small">{t.results.opensNote}</p>
             <p>
@@ -170,7 +170,7 @@ export const reportPages = new Hono<AppEnv>().get('/reports', pageFor(['marketer
           {parsed.groupBy !== 'campaign' && (
             <section class="card" id="report-groups">
               <h2>{s.groupTitle(groupLabel)}</h2>
-              <TableBox label={s.groupTitle(groupLabel)} headers={[t.results.group, ...RESULT_HEADERS]}>
+              <DataTable label={s.groupTitle(groupLabel)} headers={[t.results.group, ...RESULT_HEADERS]}>
                 {grouped.rows.map((row) => (
                   <tr>
                     <th scope="row">{row.label}</th>
@@ -181,7 +181,7 @@ export const reportPages = new Hono<AppEnv>().get('/reports', pageFor(['marketer
                   <th scope="row">{t.results.total}</th>
                   <ResultCells row={grouped.total} />
                 </tr>
-              </TableBox>
+              </DataTable>
               <p>
                 <a href={csv(parsed.groupBy)} download>
                   {s.csv}

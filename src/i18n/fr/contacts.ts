@@ -192,6 +192,7 @@ export const contactsFr = {
       date_invalid: (v: string) => `date illisible « ${v} »`,
       date_future: (v: string) => `date dans le futur (${v})`,
       date_expired: (v: string) => `consentement plus ancien que la durée de conservation des prospects (${v})`,
+      script_after_consent: (v: string) => `la version du script choisie a été écrite après ce consentement (${v}) : ce n’est pas le texte présenté`,
       channel_missing: () => 'mode de recueil non indiqué (appel ou formulaire web)',
       channel_unknown: (v: string) => `mode de recueil inconnu « ${v} » : attendu téléphone ou web`,
       call_ref_missing: () => 'appel sans référence : la preuve du recueil manque',
