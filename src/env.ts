@@ -51,7 +51,12 @@ function schemaFor(runtime: Runtime) {
         ? z.string().regex(/^(file:|libsql:|https?:|wss?:)/, 'must start with file:, libsql:, http(s): or ws(s):').default('file:./data/local.db')
         : z.string({ error: 'is required on Workers (the Turso database URL)' }).regex(/^(libsql:|https?:|wss?:)/, 'must be a libsql:, https: or wss: URL on Workers (no local files there)'),
     DATABASE_AUTH_TOKEN: z.string().optional(),
-    PUBLIC_BASE_URL: url('where subscribers reach this platform, e.g. https://news.example.com').optional(),
+    // Required on Workers: Queue consumers and Cron runs build the links in emails outside any
+    // request, so there is no request origin to fall back on.
+    PUBLIC_BASE_URL:
+      runtime === 'node'
+        ? url('where subscribers reach this platform, e.g. https://news.example.com').optional()
+        : z.url({ error: 'is required on Workers: the absolute URL subscribers reach, e.g. https://news.example.com (emails are built outside any request)' }),
     RESEND_API_KEY: z.string().startsWith('re_', 'must be a Resend API key (starts with re_)').optional(),
     RESEND_BASE_URL: url('the Resend API base').optional(),
     RESEND_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a Svix secret (starts with whsec_)').optional(),
@@ -66,8 +71,8 @@ function schemaFor(runtime: Runtime) {
 
 /** The Node entry's environment: SIGNING_KEYS may be absent (a local key is generated). */
 export type NodeEnv = Omit<z.output<ReturnType<typeof schemaFor>>, 'SIGNING_KEYS'> & { SIGNING_KEYS?: SigningKey[] };
-/** The Worker's environment: SIGNING_KEYS and DATABASE_URL are required. */
-export type WorkerEnv = Omit<NodeEnv, 'SIGNING_KEYS'> & { SIGNING_KEYS: SigningKey[] };
+/** The Worker's environment: SIGNING_KEYS, DATABASE_URL and PUBLIC_BASE_URL are required. */
+export type WorkerEnv = Omit<NodeEnv, 'SIGNING_KEYS' | 'PUBLIC_BASE_URL'> & { SIGNING_KEYS: SigningKey[]; PUBLIC_BASE_URL: string };
 export type Env = NodeEnv | WorkerEnv;
 
 

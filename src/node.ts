@@ -16,6 +16,7 @@ import { createMailQueue } from './email/dispatcher.js';
 import { createSendRunner } from './sending/runner.js';
 import { backfillEmailHashes } from './domain/privacy/suppressions.js';
 import { runRetention } from './domain/privacy/retention.js';
+import { runHousekeeping } from './domain/housekeeping.js';
 import { tokenBucket } from './sending/throttle.js';
 import { outboxMailer } from './email/outbox-mailer.js';
 import { resendMailer } from './email/resend-mailer.js';
@@ -79,14 +80,20 @@ async function main() {
   const sweep = setInterval(() => mailQueue.kick(), 15_000);
   sweep.unref();
   mailQueue.kick();
-  // Storage limitation (CNIL 3 years): erase expired prospects at start, then every 6 hours.
+  // Storage limitation (CNIL 3 years): erase expired prospects at start, then every 6 hours;
+  // then the technical tables (housekeeping.ts), separately so one failing does not stop the other.
   const retention = () =>
     runRetention(db, systemClock.now())
       .then((reports) => {
         const erased = reports.reduce((n, r) => n + r.erased, 0);
         if (erased) logger.info('retention', { erased });
       })
-      .catch((error: unknown) => logger.error('retention failed', { error: String(error) }));
+      .catch((error: unknown) => logger.error('retention failed', { error: String(error) }))
+      .then(() => runHousekeeping(db, systemClock.now()))
+      .then((deleted) => {
+        if (Object.values(deleted).some(Boolean)) logger.info('housekeeping', { ...deleted });
+      })
+      .catch((error: unknown) => logger.error('housekeeping failed', { error: String(error) }));
   const retentionTimer = setInterval(retention, 6 * 3600 * 1000);
   retentionTimer.unref();
   void retention();

@@ -3,11 +3,14 @@
  * The environment is parsed once per isolate; a bad one fails every request with a clear
  * message in the logs rather than half-working.
  *
- *  - fetch: the app;
- *  - queue: SEND_QUEUE messages `{ campaignId }`: work through the campaign's batches for a while,
- *    then hand over to a fresh message (the ledger makes any worker able to continue);
- *  - scheduled (Cron): every minute, start due scheduled campaigns, resume unfinished sends, send
- *    queued mail; daily, run retention (erase expired prospects);
+ *  - fetch: the app. Work a request starts but does not wait for (the confirmation email after a
+ *    capture, the Queue message after "send now") is handed to `waitUntil`, or the isolate could
+ *    drop it once the response is out;
+ *  - queue: SEND_QUEUE messages `{ campaignId }`. One consumer per campaign at a time (a lease in
+ *    the database, src/sending/lease.ts); it works through batches for a slice, then hands over to
+ *    a fresh message. A slice that throws is retried by the Queue, then dead-lettered;
+ *  - scheduled (Cron): every minute, start due scheduled campaigns, re-enqueue unfinished sends
+ *    nobody holds, send queued platform mail; daily, retention and housekeeping;
  *  - email (Email Routing): the `mailto:` unsubscribe.
  */
 import { createClient } from '@libsql/client/web';
@@ -25,25 +28,43 @@ import { systemClock } from './lib/clock.js';
 import { jsonLogger, type Logger } from './lib/logger.js';
 import { runCampaign, type SenderDeps } from './sending/sender.js';
 import { campaignsToWorkOn } from './sending/runner.js';
+import { releaseSendLease, takeSendLease } from './sending/lease.js';
 import { tokenBucket } from './sending/throttle.js';
 import type { Services } from './domain/context.js';
 import { handleInboundUnsubscribe } from './domain/privacy/inbound.js';
 import { runRetention } from './domain/privacy/retention.js';
+import { runHousekeeping } from './domain/housekeeping.js';
 import { directHitSink } from './tracking/hits.js';
 import { frozenLinksCache } from './tracking/links.js';
 
 /** The daily Cron Trigger (wrangler.toml) that runs retention; the other one fires every minute. */
-const RETENTION_CRON = '17 3 * * *';
+const DAILY_CRON = '17 3 * * *';
+
+/** How long one queue invocation works on a campaign before passing the baton (consumers may run 15 min; short slices share the one consumer between campaigns). */
+const SLICE_MS = 20_000;
 
 /** What Cloudflare Email Routing hands the `email` handler (the parts we read). */
 interface InboundEmail {
   from: string;
   to: string;
   headers: Headers;
-  setReject(reason: string): void;
+  /** Synchronous in production; awaited because local workerd only reports a rejection once it settles. */
+  setReject(reason: string): void | Promise<void>;
 }
 
-type Bindings = Record<string, unknown> & { SEND_QUEUE?: { send(body: unknown): Promise<void> } };
+interface QueueMessage {
+  id: string;
+  body: unknown;
+  attempts: number;
+  ack(): void;
+  retry(): void;
+}
+
+interface SendQueue {
+  send(body: { campaignId: string }): Promise<void>;
+}
+
+type Bindings = Record<string, unknown> & { SEND_QUEUE?: SendQueue };
 
 interface Runtime {
   app: App;
@@ -53,22 +74,32 @@ interface Runtime {
   mailQueue: MailQueue;
   sender: SenderDeps;
   services: Services;
+  /** Work started during a request and not awaited by it; the fetch handler hands it to waitUntil. */
+  background: Set<Promise<unknown>>;
 }
 
 let runtime: Runtime | undefined;
 
-/** How long one queue invocation works on a campaign before passing the baton. */
-const SLICE_MS = 20_000;
-
-function build(bindings: Bindings, origin: string): Runtime {
+function build(bindings: Bindings): Runtime {
   const env = parseEnv(bindings, 'worker');
   const client = createClient({ url: env.DATABASE_URL, authToken: env.DATABASE_AUTH_TOKEN });
   const db = drizzle(client, { schema });
   const logger = jsonLogger(env.LOG_LEVEL);
+  const background = new Set<Promise<unknown>>();
+  const inBackground = (work: Promise<unknown>) => {
+    const tracked = work.catch((error: unknown) => logger.error('background work failed', { error: String(error) })).finally(() => background.delete(tracked));
+    background.add(tracked);
+  };
   // Without a Resend key (a preview deployment), mail goes to the outbox like locally.
   const mailer = env.RESEND_API_KEY ? resendMailer(env.RESEND_API_KEY, env.RESEND_BASE_URL) : outboxMailer(db, systemClock);
-  const mailQueue = createMailQueue({ db, mailer, clock: systemClock, logger });
-  const publicBaseUrl = env.PUBLIC_BASE_URL ?? origin;
+  const dispatcher = createMailQueue({ db, mailer, clock: systemClock, logger });
+  const mailQueue: MailQueue = {
+    ...dispatcher,
+    kick() {
+      dispatcher.kick();
+      inBackground(dispatcher.drain());
+    },
+  };
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const sender: SenderDeps = {
     db,
@@ -76,7 +107,7 @@ function build(bindings: Bindings, origin: string): Runtime {
     clock: systemClock,
     logger,
     signingKeys: env.SIGNING_KEYS,
-    publicBaseUrl,
+    publicBaseUrl: env.PUBLIC_BASE_URL,
     throttle: tokenBucket({ ratePerSecond: env.SEND_RATE, clock: systemClock, sleep }),
     sleep,
   };
@@ -87,13 +118,13 @@ function build(bindings: Bindings, origin: string): Runtime {
     sendQueue: {
       kick(campaignId: string) {
         if (!bindings.SEND_QUEUE) return logger.error('SEND_QUEUE binding missing: the Cron Trigger will start this send', { campaignId });
-        void bindings.SEND_QUEUE.send({ campaignId }).catch((error: unknown) => logger.error('enqueue failed', { campaignId, error: String(error) }));
+        inBackground(bindings.SEND_QUEUE.send({ campaignId }));
       },
     },
     clock: systemClock,
     logger,
     signingKeys: env.SIGNING_KEYS,
-    publicBaseUrl,
+    publicBaseUrl: env.PUBLIC_BASE_URL,
   };
   const app = createApp({
     ...services,
@@ -107,38 +138,72 @@ function build(bindings: Bindings, origin: string): Runtime {
       await db.run(sql`SELECT 1`);
     },
   });
-  return { app, env, db, logger, mailQueue, sender, services };
+  return { app, env, db, logger, mailQueue, sender, services, background };
 }
 
-function get(bindings: Bindings, origin = 'http://localhost'): Runtime {
-  runtime ??= build(bindings, origin);
+function get(bindings: Bindings): Runtime {
+  runtime ??= build(bindings);
   return runtime;
 }
 
+/** Keeps the isolate alive until the request's background work is done. */
+function settleBackground(rt: Runtime, ctx: ExecutionContext): void {
+  if (rt.background.size) ctx.waitUntil(Promise.allSettled([...rt.background]));
+}
+
+/** One slice of a campaign send, under its lease. Throws (for the Queue to retry) only when the slice failed. */
+async function sendSlice(rt: Runtime, env: Bindings, campaignId: string): Promise<'worked' | 'held elsewhere'> {
+  if (!(await takeSendLease(rt.db, campaignId, systemClock.now()))) return 'held elsewhere';
+  const deadline = Date.now() + SLICE_MS;
+  let outcome;
+  try {
+    outcome = await runCampaign(rt.sender, campaignId, () => Date.now() > deadline);
+  } finally {
+    // Released before the next message is enqueued, so its consumer can take it at once.
+    await releaseSendLease(rt.db, campaignId);
+  }
+  // Not finished within the slice: a new message continues from the ledger.
+  if (outcome === 'stopped') await env.SEND_QUEUE?.send({ campaignId });
+  return 'worked';
+}
+
 export default {
-  fetch(request: Request, env: Bindings, ctx: ExecutionContext): Response | Promise<Response> {
-    return get(env, new URL(request.url).origin).app.fetch(request, env, ctx);
+  async fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
+    const rt = get(env);
+    const response = await rt.app.fetch(request, env, ctx);
+    settleBackground(rt, ctx);
+    return response;
   },
 
-  async queue(batch: { messages: { body: unknown; ack(): void; retry(): void }[] }, env: Bindings): Promise<void> {
+  async queue(batch: { queue: string; messages: readonly QueueMessage[] }, env: Bindings, ctx: ExecutionContext): Promise<void> {
     const rt = get(env);
+    if (batch.queue.endsWith('-dlq')) {
+      // A slice failed on every retry (database or provider down for long). Nothing is lost: the
+      // campaign is still `sending` in the ledger and the minute Cron re-enqueues it once its lease
+      // has expired. This consumer only makes the failure loud.
+      for (const message of batch.messages) {
+        rt.logger.error('send slice dead-lettered; the Cron Trigger will resume this campaign', { body: message.body, attempts: message.attempts });
+        message.ack();
+      }
+      return;
+    }
     for (const message of batch.messages) {
-      const campaignId = (message.body as { campaignId?: unknown })?.campaignId;
+      const campaignId = (message.body as { campaignId?: unknown } | null)?.campaignId;
       if (typeof campaignId !== 'string') {
+        rt.logger.warn('send message without a campaignId, dropped', { body: message.body });
         message.ack();
         continue;
       }
-      const deadline = Date.now() + SLICE_MS;
       try {
-        const outcome = await runCampaign(rt.sender, campaignId, () => Date.now() > deadline);
-        // Not finished within the slice: a new message continues from the ledger.
-        if (outcome === 'stopped') await env.SEND_QUEUE?.send({ campaignId });
+        // 'held elsewhere': another consumer has this campaign; it re-enqueues when its slice ends.
+        await sendSlice(rt, env, campaignId);
         message.ack();
       } catch (error) {
-        rt.logger.error('send slice failed', { campaignId, error: String(error) });
+        rt.logger.error('send slice failed; the Queue retries it', { campaignId, attempts: message.attempts, error: String(error) });
         message.retry();
       }
     }
+    settleBackground(rt, ctx);
   },
 
   /**
@@ -150,23 +215,27 @@ export default {
     const outcome = await handleInboundUnsubscribe({ ...rt.services, requestId: crypto.randomUUID() }, { from: message.from, subject: message.headers.get('subject') ?? '' });
     rt.logger.info('inbound unsubscribe', { outcome });
     // Tell the sender when the message could not be matched, as a mail server would.
-    if (outcome === 'no_token' || outcome === 'invalid_token') message.setReject('No valid unsubscribe token in the subject; use the link in the email instead.');
+    if (outcome === 'no_token' || outcome === 'invalid_token') await message.setReject('No valid unsubscribe token in the subject; use the link in the email instead.');
   },
 
-  async scheduled(event: { cron?: string }, env: Bindings, ctx: ExecutionContext): Promise<void> {
+  async scheduled(event: { cron: string }, env: Bindings): Promise<void> {
     const rt = get(env);
-    if (event.cron === RETENTION_CRON) {
-      ctx.waitUntil(
-        runRetention(rt.db, systemClock.now()).then((reports) => rt.logger.info('retention', { erased: reports.reduce((n, r) => n + r.erased, 0) })),
-      );
+    const now = systemClock.now();
+    if (event.cron === DAILY_CRON) {
+      // Storage limitation (CNIL: 3 years for prospects), then the technical tables.
+      // Separately, so one failing does not stop the other (each throws for the Cron log).
+      const [retention, housekeeping] = await Promise.allSettled([runRetention(rt.db, now), runHousekeeping(rt.db, now)]);
+      if (retention.status === 'fulfilled') rt.logger.info('retention', { erased: retention.value.reduce((n, r) => n + r.erased, 0) });
+      if (housekeeping.status === 'fulfilled') rt.logger.info('housekeeping', { ...housekeeping.value });
+      const failed = [retention, housekeeping].filter((r) => r.status === 'rejected');
+      if (failed.length) throw new AggregateError(failed.map((r) => r.reason), 'daily Cron failed');
       return;
     }
-    ctx.waitUntil(
-      (async () => {
-        for (const campaignId of await campaignsToWorkOn(rt.sender)) await env.SEND_QUEUE?.send({ campaignId });
-        rt.mailQueue.kick();
-        await rt.mailQueue.drain();
-      })(),
-    );
+    const campaignIds = await campaignsToWorkOn(rt.sender, { unleasedOnly: true });
+    for (const campaignId of campaignIds) await env.SEND_QUEUE?.send({ campaignId });
+    if (campaignIds.length && !env.SEND_QUEUE) rt.logger.error('SEND_QUEUE binding missing: campaigns cannot be sent', { campaignIds });
+    // Platform mail whose first attempt failed (retries with backoff) or was cut short.
+    rt.mailQueue.kick();
+    await rt.mailQueue.drain();
   },
 };

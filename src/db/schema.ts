@@ -232,6 +232,12 @@ export const campaigns = sqliteTable(
     statusReason: text('status_reason'),
     /** UTM parameters and the click id added to its links' destinations; frozen with the content at send. */
     linkTracking: text('link_tracking', { mode: 'json' }).$type<LinkTracking>(),
+    /**
+     * Until when one worker holds this campaign's send (a Queue consumer on Workers, see
+     * src/sending/lease.ts): a second message for the same campaign is acknowledged and dropped
+     * instead of sending beside it, and the Cron Trigger only re-enqueues campaigns nobody holds.
+     */
+    sendLeaseUntil: integer('send_lease_until', { mode: 'timestamp_ms' }),
   },
   (t) => [index('campaigns_workspace_updated_idx').on(t.workspaceId, t.updatedAt), index('campaigns_status_idx').on(t.status, t.scheduledAt)],
 );
@@ -491,7 +497,7 @@ export const idempotencyKeys = sqliteTable(
     response: text('response', { mode: 'json' }).notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.route, t.key] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.route, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)],
 );
 
 /**
@@ -686,11 +692,16 @@ export const anonymousOpens = sqliteTable(
 );
 
 /** Webhook deliveries already processed, by `svix-id` (a replay is acknowledged and ignored). */
-export const webhookReceipts = sqliteTable('webhook_receipts', {
-  id: text('id').primaryKey(),
-  type: text('type').notNull(),
-  receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
-});
+export const webhookReceipts = sqliteTable(
+  'webhook_receipts',
+  {
+    id: text('id').primaryKey(),
+    type: text('type').notNull(),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  // Housekeeping deletes by age (src/domain/housekeeping.ts); without it, a scan per run (billed row reads on Turso).
+  (t) => [index('webhook_receipts_received_at_idx').on(t.receivedAt)],
+);
 
 export const attributionRules = ['click_token', 'last_click', 'last_delivered', 'none'] as const;
 export type AttributionRule = (typeof attributionRules)[number];

@@ -5,6 +5,7 @@
  */
 import { and, eq, lte } from 'drizzle-orm';
 import { campaigns } from '../db/schema.js';
+import { leaseIsFree } from './lease.js';
 import { runCampaign, type SenderDeps } from './sender.js';
 
 export interface SendRunner {
@@ -19,15 +20,18 @@ export interface SendRunner {
   idle(): Promise<void>;
 }
 
-/** Starts scheduled campaigns that are due, and lists every campaign that has sending to do. */
-export async function campaignsToWorkOn(deps: Pick<SenderDeps, 'db' | 'clock'>): Promise<string[]> {
+/**
+ * Starts scheduled campaigns that are due, and lists every campaign that has sending to do;
+ * with `unleasedOnly`, only those no worker holds (src/sending/lease.ts: the Workers Cron).
+ */
+export async function campaignsToWorkOn(deps: Pick<SenderDeps, 'db' | 'clock'>, options: { unleasedOnly?: boolean } = {}): Promise<string[]> {
   const now = deps.clock.now();
   await deps.db
     .update(campaigns)
     .set({ status: 'sending', startedAt: now })
     .where(and(eq(campaigns.status, 'scheduled'), lte(campaigns.scheduledAt, now)));
-  const sending = await deps.db.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.status, 'sending'));
-  return sending.map((c) => c.id);
+  const sending = await deps.db.select({ id: campaigns.id, lease: campaigns.sendLeaseUntil }).from(campaigns).where(eq(campaigns.status, 'sending'));
+  return sending.filter((c) => !options.unleasedOnly || leaseIsFree(c.lease, now)).map((c) => c.id);
 }
 
 export function createSendRunner(deps: SenderDeps): SendRunner {

@@ -62,11 +62,14 @@ describe('parseEnv', () => {
     expect(problems(() => parseEnv({ SIGNING_KEYS: dup }, 'node'))[0]).toMatch(/kids must be unique/);
   });
 
-  it('requires the Turso URL and signing keys on Workers, and no file: database there', () => {
+  it('requires the Turso URL, signing keys and public URL on Workers, and no file: database there', () => {
     const found = problems(() => parseEnv({}, 'worker'));
-    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^DATABASE_URL: /), expect.stringMatching(/^SIGNING_KEYS: /)]));
-    expect(problems(() => parseEnv({ DATABASE_URL: 'file:./x.db', SIGNING_KEYS: key }, 'worker'))[0]).toMatch(/no local files/);
-    const env = parseEnv({ DATABASE_URL: 'libsql://db-org.turso.io', SIGNING_KEYS: key }, 'worker');
+    expect(found).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^DATABASE_URL: /), expect.stringMatching(/^SIGNING_KEYS: /), expect.stringMatching(/^PUBLIC_BASE_URL: .*outside any request/)]),
+    );
+    const base = 'https://news.example.com';
+    expect(problems(() => parseEnv({ DATABASE_URL: 'file:./x.db', SIGNING_KEYS: key, PUBLIC_BASE_URL: base }, 'worker'))[0]).toMatch(/no local files/);
+    const env = parseEnv({ DATABASE_URL: 'libsql://db-org.turso.io', SIGNING_KEYS: key, PUBLIC_BASE_URL: base }, 'worker');
     expect(env.DEMO).toBe(false);
   });
 

@@ -78,6 +78,7 @@ export async function createCampaign({
     audienceCompleteAt: null,
     statusReason: null,
     linkTracking: input.linkTracking ?? null,
+    sendLeaseUntil: null,
   };
   await ctx.db.transaction(async (tx) => {
     await tx.insert(campaigns).values(row);

@@ -66,7 +66,7 @@ export interface CaptureResult {
 }
 
 /** How far back a dialer may date a call it reports late (offline queues), and forward (clock skew). */
-const MAX_LATE_MS = 7 * 24 * 3600 * 1000;
+export const MAX_LATE_MS = 7 * 24 * 3600 * 1000;
 const MAX_EARLY_MS = 5 * 60 * 1000;
 
 function validate(input: CaptureInput, scripts: ConsentScript[], now: Date) {

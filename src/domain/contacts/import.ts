@@ -35,7 +35,9 @@ export const MAX_IMPORT_ROWS = 50_000;
 export const IMPORT_BATCH = 500;
 /** Clock skew tolerated on a consent date. */
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
-const ROUTE = 'contacts.import';
+/** `idempotency_keys.route` of imported rows: a permanent record (re-importing a file writes nothing), never purged. */
+export const IMPORT_IDEMPOTENCY_ROUTE = 'contacts.import';
+const ROUTE = IMPORT_IDEMPOTENCY_ROUTE;
 
 // ---------------------------------------------------------------------------------------------
 // The file
