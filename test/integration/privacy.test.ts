@@ -69,6 +69,24 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, post));
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect((await eventsOf(s.contactId)).filter((e) => e.startsWith('newsletter:withdrawn'))).toHaveLength(1);
+    // A provider's POST gets a short confirmation, not the page with its undo form.
+    const text = await answers[0]!.text();
+    expect(text).toContain(`vous ne recevrez plus la newsletter de ${s.workspace.name}`);
+    expect(text).not.toContain('/undo');
+  });
+
+  it('a person pressing the page’s button gets the page back, with the undo form', async () => {
+    const s = await subscriber(t);
+    const pressed = await t.request(s.unsubscribe, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(pressed.status).toBe(200);
+    const html = await pressed.text();
+    expect(html).toContain(`vous ne recevrez plus la newsletter de ${s.workspace.name}`);
+    expect(html).toContain(`action="${s.unsubscribe}/undo"`);
+    expect(await eventsOf(s.contactId)).toContain('newsletter:withdrawn:email_link:subscriber');
   });
 
   it('a scanner’s GET or HEAD shows the page and changes nothing', async () => {

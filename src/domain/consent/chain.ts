@@ -10,6 +10,7 @@ import type { DbOrTx, Db } from '../../db/client.js';
 import { consentEvents, consentEvidence, consentState, type ConsentAction, type ConsentChannel, type ConsentStatus } from '../../db/schema.js';
 import { sha256HexSync } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
+import { pipelined } from '../../db/pipeline.js';
 
 /** The hash every workspace's first event points back to. */
 export const GENESIS = '0'.repeat(64);
@@ -78,17 +79,18 @@ export function evidenceHash(evidence: Record<string, string>): string {
   return sha256HexSync(canonicalJson(evidence));
 }
 
-/**
- * Appends events to the workspace's chain and moves the per-contact state along, in the caller's
- * transaction. Returns the stored events.
- */
-export async function appendConsentEvents(tx: DbOrTx, workspaceId: string, events: NewConsentEvent[], recordedAt: Date): Promise<ConsentEvent[]> {
-  const [head] = await tx
+/** The latest event of the workspace's chain (a lazy query: await it, or pass it to `pipelined`). */
+export function chainHead(tx: DbOrTx, workspaceId: string) {
+  return tx
     .select({ seq: consentEvents.seq, hash: consentEvents.hash })
     .from(consentEvents)
     .where(eq(consentEvents.workspaceId, workspaceId))
     .orderBy(desc(consentEvents.seq))
     .limit(1);
+}
+
+/** The events as they will be stored after `head`: numbered, each hashed over the previous one. Pure. */
+export function chainEvents(head: { seq: number; hash: string } | undefined, workspaceId: string, events: NewConsentEvent[], recordedAt: Date): ConsentEvent[] {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS;
   const stored: ConsentEvent[] = [];
@@ -118,29 +120,50 @@ export async function appendConsentEvents(tx: DbOrTx, workspaceId: string, event
     prevHash = event.hash;
     stored.push(event);
   }
-  if (stored.length === 0) return stored;
-  await tx.insert(consentEvents).values(stored);
-  await tx.insert(consentEvidence).values(stored.map((e, i) => ({ eventId: e.id, workspaceId, data: events[i]!.evidence })));
-  // One statement when each (contact, purpose) appears once, as in a capture.
-  const keys = new Set(stored.map((e) => `${e.contactId}|${e.purpose}`));
-  if (keys.size === stored.length && stored.every((e) => e.action !== 'confirmed')) await applyToState(tx, workspaceId, stored);
-  else for (const e of stored) await applyToState(tx, workspaceId, [e]);
   return stored;
 }
 
-/** The state machine from events to the current status per contact and purpose. */
-async function applyToState(tx: DbOrTx, workspaceId: string, batch: ConsentEvent[]): Promise<void> {
+/**
+ * The statements that store chained events, their evidence and the per-contact state, as lazy
+ * queries to run in order in the caller's transaction (with `pipelined`, in one round trip).
+ * `stored` must come from `chainEvents` over the head read in that same transaction.
+ */
+export function chainWrites(tx: DbOrTx, workspaceId: string, stored: ConsentEvent[], events: NewConsentEvent[]) {
+  if (stored.length === 0) return [];
+  const writes = [
+    tx.insert(consentEvents).values(stored),
+    tx.insert(consentEvidence).values(stored.map((e, i) => ({ eventId: e.id, workspaceId, data: events[i]!.evidence }))),
+  ];
+  // One statement when each (contact, purpose) appears once, as in a capture.
+  const keys = new Set(stored.map((e) => `${e.contactId}|${e.purpose}`));
+  if (keys.size === stored.length && stored.every((e) => e.action !== 'confirmed')) return [...writes, stateWrite(tx, workspaceId, stored)];
+  return [...writes, ...stored.map((e) => stateWrite(tx, workspaceId, [e]))];
+}
+
+/**
+ * Appends events to the workspace's chain and moves the per-contact state along, in the caller's
+ * transaction: one read of the head, then every write in one round trip. Returns the stored events.
+ */
+export async function appendConsentEvents(tx: DbOrTx, workspaceId: string, events: NewConsentEvent[], recordedAt: Date): Promise<ConsentEvent[]> {
+  const [head] = await chainHead(tx, workspaceId);
+  const stored = chainEvents(head, workspaceId, events, recordedAt);
+  const writes = chainWrites(tx, workspaceId, stored, events);
+  if (writes.length) await pipelined(tx, writes);
+  return stored;
+}
+
+/** The state machine from events to the current status per contact and purpose (a lazy statement). */
+function stateWrite(tx: DbOrTx, workspaceId: string, batch: ConsentEvent[]) {
   const e = batch[0]!;
   if (batch.length === 1 && e.action === 'confirmed') {
     // Confirms the current grant only; a confirmation after a withdrawal changes nothing.
-    await tx
+    return tx
       .update(consentState)
       .set({ confirmedAt: e.occurredAt, lastEventId: e.id })
       .where(and(eq(consentState.contactId, e.contactId), eq(consentState.purpose, e.purpose), eq(consentState.status, 'granted')));
-    return;
   }
   const statusOf = (action: ConsentAction): ConsentStatus => (action === 'granted' ? 'granted' : action === 'refused' ? 'refused' : 'withdrawn');
-  await tx
+  return tx
     .insert(consentState)
     .values(batch.map((ev) => ({ workspaceId, contactId: ev.contactId, purpose: ev.purpose, status: statusOf(ev.action), confirmedAt: null, since: ev.occurredAt, lastEventId: ev.id })))
     .onConflictDoUpdate({

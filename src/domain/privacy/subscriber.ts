@@ -13,16 +13,17 @@
  */
 import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { consentState, contacts } from '../../db/schema.js';
+import { consentState, contacts, workspaces } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { verifyToken, type TokenPurpose } from '../auth/tokens.js';
-import { appendConsentEvents } from '../consent/chain.js';
+import { appendConsentEvents, chainEvents, chainHead, chainWrites } from '../consent/chain.js';
+import { pipelined } from '../../db/pipeline.js';
 import { currentScripts, type ConsentScript } from '../consent/scripts.js';
 import type { AnonymousCtx } from '../context.js';
 import type { Contact } from '../contacts/contacts.js';
-import { getWorkspace, type Workspace } from '../workspaces/workspaces.js';
-import { activeSuppression, emailHash, liftSuppression, suppress } from './suppressions.js';
-import { recordSendEvent } from '../../tracking/send-events.js';
+import type { Workspace } from '../workspaces/workspaces.js';
+import { activeSuppression, emailHash, liftSuppression, suppress, suppressStatement } from './suppressions.js';
+import { sendEventWrites, sendOf } from '../../tracking/send-events.js';
 
 export interface SubscriberLink {
   workspace: Workspace;
@@ -43,9 +44,15 @@ export async function readSubscriberLink(ctx: AnonymousCtx, purpose: Extract<Tok
 
 /** The link named by verified claims. The contact must belong to the token's workspace (no cross-workspace use). */
 export async function linkFor(ctx: Pick<AnonymousCtx, 'db'>, claims: { wid: string; sub: string; cid: string | null }): Promise<SubscriberLink | null> {
-  const contact = await ctx.db.query.contacts.findFirst({ where: and(eq(contacts.id, claims.sub), eq(contacts.workspaceId, claims.wid)) });
-  if (!contact) return null;
-  const workspace = await getWorkspace({ ctx: { db: ctx.db, workspaceId: claims.wid } });
+  // One query, not two: every emailed link starts here, and on Workers each query is a round trip to Turso.
+  const [found] = await ctx.db
+    .select({ contact: contacts, workspace: workspaces })
+    .from(contacts)
+    .innerJoin(workspaces, eq(workspaces.id, contacts.workspaceId))
+    .where(and(eq(contacts.id, claims.sub), eq(contacts.workspaceId, claims.wid)))
+    .limit(1);
+  if (!found) return null;
+  const { contact, workspace } = found;
   return { workspace, contact: contact.erasedAt ? null : contact, contactId: contact.id, campaignId: claims.cid };
 }
 
@@ -81,28 +88,34 @@ export async function withdraw(ctx: AnonymousCtx, link: SubscriberLink, purpose:
   if (!contact?.email) return false;
   const now = ctx.clock.now();
   const hash = contact.emailHash ?? (await emailHash(ctx.db, link.workspace.id, contact.email));
+  // Three round trips on Workers/Turso: the reads (with BEGIN), the writes, the COMMIT.
   return ctx.db.transaction(async (tx) => {
-    const state = await tx.query.consentState.findFirst({ where: and(eq(consentState.contactId, contact.id), eq(consentState.purpose, purpose)) });
-    let changed = false;
-    if (state?.status === 'granted') {
-      const [event] = await appendConsentEvents(
-        tx,
-        link.workspace.id,
-        [{ contactId: contact.id, purpose, action: 'withdrawn', channel: 'email_link', actorType: 'subscriber', actorId: contact.id, evidence: evidenceOf(link, via, evidence), occurredAt: now }],
-        now,
-      );
-      changed = true;
-      if (purpose === 'newsletter') {
-        await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, event!.id), now);
-        // Counted against the campaign whose email carried the link.
-        if (link.campaignId) await recordSendEvent(tx, { campaignId: link.campaignId, contactId: contact.id, type: 'unsubscribe', at: now });
-      }
-    } else if (purpose === 'newsletter' && !(await activeSuppression(tx, link.workspace.id, hash))) {
+    const [states, [head], [send]] = await pipelined(tx, [
+      tx.select().from(consentState).where(and(eq(consentState.contactId, contact.id), eq(consentState.purpose, purpose))).limit(1),
+      chainHead(tx, link.workspace.id),
+      sendOf(tx, link.campaignId ?? '', contact.id),
+    ] as const);
+    if (states[0]?.status === 'granted') {
+      const events = [{ contactId: contact.id, purpose, action: 'withdrawn' as const, channel: 'email_link' as const, actorType: 'subscriber' as const, actorId: contact.id, evidence: evidenceOf(link, via, evidence), occurredAt: now }];
+      const stored = chainEvents(head, link.workspace.id, events, now);
+      await pipelined(tx, [
+        ...chainWrites(tx, link.workspace.id, stored, events),
+        ...(purpose === 'newsletter'
+          ? [
+              suppressStatement(tx, link.workspace.id, hash, 'unsubscribed', source(link, stored[0]!.id), now),
+              // Counted against the campaign whose email carried the link.
+              ...(send && link.campaignId ? sendEventWrites(tx, send, { campaignId: link.campaignId, type: 'unsubscribe', at: now }) : []),
+            ]
+          : []),
+      ]);
+      return true;
+    }
+    if (purpose === 'newsletter' && !(await activeSuppression(tx, link.workspace.id, hash))) {
       // Never granted, or withdrawn before suppressions existed: the request still suppresses.
       await suppress(tx, link.workspace.id, hash, 'unsubscribed', source(link, null), now);
-      changed = true;
+      return true;
     }
-    return changed;
+    return false;
   });
 }
 

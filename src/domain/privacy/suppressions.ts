@@ -64,7 +64,12 @@ export async function suppress(
   source: Record<string, string>,
   at: Date,
 ): Promise<void> {
-  await tx
+  await suppressStatement(tx, workspaceId, hash, reason, source, at);
+}
+
+/** `suppress` as a lazy statement, for `pipelined`. */
+export function suppressStatement(tx: DbOrTx, workspaceId: string, hash: string, reason: SuppressionReason, source: Record<string, string>, at: Date) {
+  return tx
     .insert(suppressions)
     .values({ workspaceId, emailHash: hash, reason, source, suppressedAt: at, liftedAt: null, liftedByEventId: null })
     .onConflictDoUpdate({

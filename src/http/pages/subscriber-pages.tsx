@@ -271,8 +271,12 @@ export const subscriberPages = new Hono<AppEnv>()
     const form = /^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(type) ? await c.req.parseBody().catch(() => ({})) : {};
     if (formString(form, 'List-Unsubscribe') !== 'One-Click') return plain(c, 400, s.badRequestTitle, s.badRequest);
     // A browser's button press carries Sec-Fetch-Site; a mail provider's one-click POST does not.
-    const via = c.req.header('sec-fetch-site') ? 'unsubscribe_page' : 'list_unsubscribe_post';
-    await withdraw(anonymousCtxOf(c), link, 'newsletter', via, evidenceOf(c));
+    const fromBrowser = Boolean(c.req.header('sec-fetch-site'));
+    await withdraw(anonymousCtxOf(c), link, 'newsletter', fromBrowser ? 'unsubscribe_page' : 'list_unsubscribe_post', evidenceOf(c));
+    // Nobody reads the answer to a provider's POST (RFC 8058 §3.2 only asks for a 2xx): a short
+    // page, without re-reading the person's consents. Three database round trips fewer on the
+    // path Gmail and Yahoo take, which is most unsubscribes (and the Workers CPU budget).
+    if (!fromBrowser) return plain(c, 200, s.unsubscribeTitle(link.workspace.name), s.unsubscribed(link.workspace.name));
     return unsubscribePage(c, c.req.param('token'), link, 'unsubscribed');
   })
   .post('/u/:token/undo', sameOriginForm, async (c) => {
