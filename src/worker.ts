@@ -28,7 +28,7 @@ import { systemClock } from './lib/clock.js';
 import { jsonLogger, type Logger } from './lib/logger.js';
 import { runCampaign, type SenderDeps } from './sending/sender.js';
 import { campaignsToWorkOn } from './sending/runner.js';
-import { releaseSendLease, takeSendLease } from './sending/lease.js';
+import { handOverSendLease, releaseSendLease, takeSendLease } from './sending/lease.js';
 import { tokenBucket } from './sending/throttle.js';
 import type { Services } from './domain/context.js';
 import { handleInboundUnsubscribe } from './domain/privacy/inbound.js';
@@ -60,8 +60,9 @@ interface QueueMessage {
   retry(): void;
 }
 
+/** `lease`: the token a slice hands to its follow-up message (src/sending/lease.ts). */
 interface SendQueue {
-  send(body: { campaignId: string }): Promise<void>;
+  send(body: { campaignId: string; lease?: number }): Promise<void>;
 }
 
 type Bindings = Record<string, unknown> & { SEND_QUEUE?: SendQueue };
@@ -151,19 +152,28 @@ function settleBackground(rt: Runtime, ctx: ExecutionContext): void {
   if (rt.background.size) ctx.waitUntil(Promise.allSettled([...rt.background]));
 }
 
-/** One slice of a campaign send, under its lease. Throws (for the Queue to retry) only when the slice failed. */
-async function sendSlice(rt: Runtime, env: Bindings, campaignId: string): Promise<'worked' | 'held elsewhere'> {
-  if (!(await takeSendLease(rt.db, campaignId, systemClock.now()))) return 'held elsewhere';
+/**
+ * One slice of a campaign send, under its lease. `token` is the lease handed over by the previous
+ * slice. Throws (for the Queue to retry) only when the slice failed, after letting go of the lease.
+ */
+async function sendSlice(rt: Runtime, env: Bindings, campaignId: string, token: number | undefined): Promise<'worked' | 'held elsewhere'> {
+  const lease = await takeSendLease(rt.db, campaignId, systemClock.now(), { token });
+  if (!lease) return 'held elsewhere';
   const deadline = Date.now() + SLICE_MS;
   let outcome;
   try {
     outcome = await runCampaign(rt.sender, campaignId, () => Date.now() > deadline);
-  } finally {
-    // Released before the next message is enqueued, so its consumer can take it at once.
-    await releaseSendLease(rt.db, campaignId);
+  } catch (error) {
+    await releaseSendLease(rt.db, campaignId, lease);
+    throw error;
   }
-  // Not finished within the slice: a new message continues from the ledger.
-  if (outcome === 'stopped') await env.SEND_QUEUE?.send({ campaignId });
+  if (outcome !== 'stopped') {
+    await releaseSendLease(rt.db, campaignId, lease);
+    return 'worked';
+  }
+  // Work left: a new message continues from the ledger, and the lease waits for it.
+  const next = await handOverSendLease(rt.db, campaignId, lease, systemClock.now());
+  if (next) await env.SEND_QUEUE?.send({ campaignId, lease: next.getTime() });
   return 'worked';
 }
 
@@ -188,15 +198,17 @@ export default {
       return;
     }
     for (const message of batch.messages) {
-      const campaignId = (message.body as { campaignId?: unknown } | null)?.campaignId;
+      const body = message.body as { campaignId?: unknown; lease?: unknown } | null;
+      const campaignId = body?.campaignId;
       if (typeof campaignId !== 'string') {
         rt.logger.warn('send message without a campaignId, dropped', { body: message.body });
         message.ack();
         continue;
       }
       try {
-        // 'held elsewhere': another consumer has this campaign; it re-enqueues when its slice ends.
-        await sendSlice(rt, env, campaignId);
+        const result = await sendSlice(rt, env, campaignId, typeof body?.lease === 'number' ? body.lease : undefined);
+        // A duplicate (at-least-once delivery, or the Cron racing a kick): the holder carries on.
+        if (result === 'held elsewhere') rt.logger.warn('campaign held by another slice; duplicate message dropped', { campaignId });
         message.ack();
       } catch (error) {
         rt.logger.error('send slice failed; the Queue retries it', { campaignId, attempts: message.attempts, error: String(error) });

@@ -124,6 +124,11 @@ async function main(argv: string[], env: Record<string, string | undefined>, out
       out(USAGE);
       return 0;
     }
+    // No default here: creating a production workspace in a local file by mistake would look like success.
+    if (!env.DATABASE_URL) {
+      err('DATABASE_URL is required: the database to create the workspace in (libsql://… for Turso, file:./data/local.db locally). Nothing was written.');
+      return 2;
+    }
     const parsedEnv = parseEnv(env, 'node');
     const generated = input.password === undefined;
     // 144 random bits, URL-safe: easy to paste, far beyond guessing.
@@ -138,7 +143,7 @@ async function main(argv: string[], env: Record<string, string | undefined>, out
         input: { slug, ...identity, admin: { email: adminEmail, name: adminName, passwordHash } },
       });
       const base = parsedEnv.PUBLIC_BASE_URL?.replace(/\/+$/, '') ?? '<your Worker URL>';
-      out(`Workspace created.`);
+      out(`Workspace created in ${parsedEnv.DATABASE_URL.replace(/\?.*$/, '')}.`);
       out(`  id:    ${result.workspace.id}`);
       out(`  slug:  ${result.workspace.slug}`);
       if (result.admin.accountCreated) {

@@ -63,7 +63,7 @@ export interface HousekeepingReport {
  * actor, no audit entry: nothing here is personal data anyone must account for).
  */
 export async function runHousekeeping(db: Db, now: Date, opts: { chunkSize?: number } = {}): Promise<HousekeepingReport> {
-  const chunk = opts.chunkSize ?? HOUSEKEEPING_CHUNK;
+  const chunk = Math.max(1, Math.floor(opts.chunkSize ?? HOUSEKEEPING_CHUNK));
   const t = now.getTime();
   return {
     webhookReceipts: await deleteInChunks(db, webhookReceipts, sql`${webhookReceipts.receivedAt} < ${t - WEBHOOK_RECEIPT_RETENTION_MS}`, chunk),

@@ -162,6 +162,9 @@ export async function runCampaign(deps: SenderDeps, campaignId: string, shouldSt
     if (inFlight.size) await Promise.race(inFlight.values());
   };
 
+  // On an error, let the batches in flight finish (and be marked) before the caller's lease goes:
+  // otherwise the next worker would find them claimed and send them again beside these.
+  try {
   for (;;) {
     const campaign = await deps.db.query.campaigns.findFirst({ where: eq(campaigns.id, campaignId) });
     const stop: SendOutcome | null = shouldStop()
@@ -217,6 +220,10 @@ export async function runCampaign(deps: SenderDeps, campaignId: string, shouldSt
     if (messages.length === 0) continue;
     const work = deliver(campaign, claimed.batch, ids, messages).finally(() => inFlight.delete(claimed.batch));
     inFlight.set(claimed.batch, work);
+  }
+  } catch (error) {
+    await Promise.allSettled(inFlight.values());
+    throw error;
   }
 }
 

@@ -214,6 +214,14 @@ describe('workspace:create', () => {
     });
   });
 
+  it('refuses to run without an explicit DATABASE_URL (no local default), writing nothing', async () => {
+    const before = await t.dumpDatabase();
+    const run = await cli(flags(slugOf(), `${unique('x')}@example.test`), { DATABASE_URL: '' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('DATABASE_URL is required');
+    expect(await t.dumpDatabase()).toBe(before);
+  });
+
   it('on a database without the schema, says to run npm run db:migrate first (exit 1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cn-cli-'));
     dirs.push(dir);
