@@ -68,6 +68,11 @@ export const users = sqliteTable('users', {
   /** `pbkdf2-sha256$<iterations>$<salt>$<hash>`; null until an invited user sets a password. */
   passwordHash: text('password_hash'),
   disabledAt: integer('disabled_at', { mode: 'timestamp_ms' }),
+  /**
+   * Sessions are stateless tokens; each carries the generation it was issued under. Logging out
+   * bumps it, which ends every session of the person at once (a copied token dies with them).
+   */
+  sessionGeneration: integer('session_generation').notNull().default(0),
   createdAt: createdAt(),
 });
 

@@ -122,6 +122,31 @@ describe('session tokens', () => {
     expect((await t.request('/api/v1/me', { token: team.agent.token })).status).toBe(401);
   });
 
+  it('end on the server when their owner logs out, on every device (API and page)', async () => {
+    const ws = await makeWorkspace(t.db);
+    const user = await makeUser(t.db, ws.id, 'agent');
+    const tokenOf = async () => ((await (await login(user.email, TEST_PASSWORD)).json()) as { token: string }).token;
+    const desk = await tokenOf();
+    t.clock.advance(1000);
+    const phone = await tokenOf();
+    expect(phone).not.toBe(desk);
+
+    expect((await t.request('/api/v1/auth/logout', { method: 'POST', token: phone })).status).toBe(204);
+    for (const token of [desk, phone]) expect((await t.request('/api/v1/me', { token })).status).toBe(401);
+
+    // The page's logout form: a cross-site POST is refused and ends nothing; our own form ends it.
+    const again = await tokenOf();
+    const cookie = `session=${again}`;
+    const forged = await t.request('/logout', { method: 'POST', headers: { cookie, origin: 'https://evil.example' } });
+    expect(forged.status).toBe(403);
+    expect((await t.request('/api/v1/me', { token: again })).status).toBe(200);
+    const own = await t.request('/logout', { method: 'POST', headers: { cookie, origin: 'http://localhost' } });
+    expect(own.status).toBe(303);
+    expect(own.headers.get('set-cookie')).toMatch(/^session=;/);
+    expect((await t.request('/api/v1/me', { token: again })).status).toBe(401);
+    expect((await t.request('/api/v1/me', { token: await tokenOf() })).status).toBe(200);
+  });
+
   it('reject a malformed Authorization header', async () => {
     const res = await t.request('/api/v1/me', { headers: { authorization: 'Basic abc' } });
     expect(res.status).toBe(401);

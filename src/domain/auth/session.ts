@@ -3,7 +3,7 @@
  * the token: every request re-reads the membership, so removing someone or changing their role
  * takes effect at once, not when their token expires.
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { memberships, users } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
@@ -14,10 +14,24 @@ import { signToken, verifyToken } from './tokens.js';
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 
 export async function issueSession(
-  ctx: Pick<Services, 'signingKeys' | 'clock'>,
+  ctx: Pick<Services, 'signingKeys' | 'clock' | 'db'>,
   claims: { userId: string; workspaceId: string },
 ): Promise<string> {
-  return signToken(ctx.signingKeys, ctx.clock, 'session', { sub: claims.userId, wid: claims.workspaceId }, SESSION_TTL_SECONDS);
+  const [user] = await ctx.db.select({ generation: users.sessionGeneration }).from(users).where(eq(users.id, claims.userId)).limit(1);
+  if (!user) throw new Error(`no user ${claims.userId}`);
+  return signToken(ctx.signingKeys, ctx.clock, 'session', { sub: claims.userId, wid: claims.workspaceId, gen: user.generation }, SESSION_TTL_SECONDS);
+}
+
+/**
+ * Logging out ends every session of this person, on every device: a token copied from a
+ * shared call-centre PC stops working when its owner logs out (OWASP Session Management
+ * Cheat Sheet, "Session expiration": invalidate on the server side, not only the cookie).
+ */
+export async function endSessions(db: Db, userId: string): Promise<void> {
+  await db
+    .update(users)
+    .set({ sessionGeneration: sql`${users.sessionGeneration} + 1` })
+    .where(eq(users.id, userId));
 }
 
 export interface Identity {
@@ -30,14 +44,14 @@ export async function resolveSession(
   token: string,
 ): Promise<Identity | null> {
   const payload = await verifyToken(deps.signingKeys, deps.clock, 'session', token);
-  if (!payload || typeof payload.wid !== 'string') return null;
+  if (!payload || typeof payload.wid !== 'string' || typeof payload.gen !== 'number') return null;
   const [row] = await deps.db
-    .select({ role: memberships.role, email: users.email, name: users.name })
+    .select({ role: memberships.role, email: users.email, name: users.name, generation: users.sessionGeneration })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.userId, payload.sub), eq(memberships.workspaceId, payload.wid), isNull(users.disabledAt)))
     .limit(1);
-  if (!row) return null;
+  if (!row || row.generation !== payload.gen) return null;
   return {
     workspaceId: payload.wid,
     actor: { type: 'user', userId: payload.sub, role: row.role, email: row.email, name: row.name },

@@ -1,4 +1,5 @@
 import { login } from '../../domain/auth/login.js';
+import { endSessions } from '../../domain/auth/session.js';
 import { PASSWORD_MAX } from '../../domain/auth/password.js';
 import { apiKeyScopes, roles } from '../../db/schema.js';
 import { anonymousCtxOf, ctxOf } from '../context.js';
@@ -58,6 +59,16 @@ const meRoute = defineRoute({
   responses: { 200: json(MeResponse, 'The caller and their workspace.') },
 });
 
+const logoutRoute = defineRoute({
+  method: 'post',
+  path: '/auth/logout',
+  tags: ['Auth'],
+  summary: 'Log out everywhere',
+  description: 'Ends every session of the caller at once, on every device (tokens carry a generation that this bumps). API keys are revoked instead (POST /api-keys/{id}/revoke).',
+  access: { roles: ALL_ROLES },
+  responses: { 204: { description: 'Every session of the caller has ended.' } },
+});
+
 export const authApi = apiRouter()
   .openapi(loginRoute, async (c) => {
     const input = c.req.valid('json');
@@ -70,4 +81,9 @@ export const authApi = apiRouter()
     const actor = ctx.actor;
     if (actor.type !== 'user' && actor.type !== 'api_key') throw new Error('unexpected actor');
     return c.json({ actor, workspace: { id: ws.id, name: ws.name } }, 200);
+  })
+  .openapi(logoutRoute, async (c) => {
+    const { actor } = ctxOf(c);
+    if (actor.type === 'user') await endSessions(c.get('deps').db, actor.userId);
+    return c.body(null, 204);
   });

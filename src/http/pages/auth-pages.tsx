@@ -6,7 +6,7 @@ import { PASSWORD_MAX, PASSWORD_MIN } from '../../domain/auth/password.js';
 import { SESSION_TTL_SECONDS } from '../../domain/auth/session.js';
 import { RateLimited, Unauthorized } from '../../domain/errors.js';
 import { acceptInvitation, readInvitation } from '../../domain/users/members.js';
-import { issueSession } from '../../domain/auth/session.js';
+import { endSessions, issueSession } from '../../domain/auth/session.js';
 import { t } from '../../i18n/fr.js';
 import { anonymousCtxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
@@ -79,6 +79,9 @@ export function authPages(options: { demo: boolean }) {
   });
 
   app.post('/logout', async (c) => {
+    // Ends the session on the server too, not only in this browser (see endSessions).
+    const identity = c.get('identity');
+    if (identity?.actor.type === 'user') await endSessions(c.get('deps').db, identity.actor.userId);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/login', 303);
   });
