@@ -59,7 +59,12 @@ function schemaFor(runtime: Runtime) {
         : z.url({ error: 'is required on Workers: the absolute URL subscribers reach, e.g. https://news.example.com (emails are built outside any request)' }),
     RESEND_API_KEY: z.string().startsWith('re_', 'must be a Resend API key (starts with re_)').optional(),
     RESEND_BASE_URL: url('the Resend API base').optional(),
-    RESEND_WEBHOOK_SECRET: z.string().startsWith('whsec_', 'must be a Svix secret (starts with whsec_)').optional(),
+    // Several secrets separated by spaces while a webhook endpoint is being replaced (SECURITY.md).
+    RESEND_WEBHOOK_SECRET: z
+      .string()
+      .trim()
+      .refine((v) => v.split(/\s+/).every((secret) => secret.startsWith('whsec_')), 'must be Svix secrets (each starts with whsec_), separated by spaces')
+      .optional(),
     SIGNING_KEYS: runtime === 'node' ? signingKeysSchema.optional() : signingKeysSchema,
     DEMO: booleanFlag.default(runtime === 'node'),
     /** Requests per second the sender starts from (Resend's default team limit is 2); response headers then govern. */

@@ -218,6 +218,28 @@ describe('POST /webhooks/resend: signature and idempotency', () => {
       unconfigured.dispose();
     }
   });
+
+  it('accepts either secret while an endpoint is replaced (two secrets separated by a space), and neither once it is dropped', async () => {
+    const next = 'whsec_' + btoa('the-replacement-endpoint-secret-0123');
+    const rotating = await createTestApp({ webhookSecret: `${next} ${TEST_WEBHOOK_SECRET}` });
+    const after = await createTestApp({ webhookSecret: next });
+    try {
+      const body = JSON.stringify({ type: 'email.opened', created_at: new Date().toISOString(), data: { email_id: 'whatever' } });
+      const byOld = sign(body);
+      const at = new Date();
+      const id = `msg_${unique('svix')}`;
+      const byNew = { body, headers: { ...byOld.headers, 'svix-id': id, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': new Webhook(next).sign(id, at, body) } };
+      for (const s of [byOld, byNew]) {
+        expect((await rotating.request('/webhooks/resend', { method: 'POST', body: s.body, headers: s.headers })).status).toBe(200);
+      }
+      const refused = await after.request('/webhooks/resend', { method: 'POST', body: byOld.body, headers: byOld.headers });
+      expect(refused.status).toBe(401);
+      expect((await errorOf(refused)).code).toBe('invalid_signature');
+    } finally {
+      rotating.dispose();
+      after.dispose();
+    }
+  });
 });
 
 describe('POST /webhooks/resend: effects', () => {

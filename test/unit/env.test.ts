@@ -34,6 +34,13 @@ describe('parseEnv', () => {
     expect(env.PORT).toBe(8080);
   });
 
+  it('takes several webhook secrets separated by spaces, each a whsec_ secret', () => {
+    expect(parseEnv({ RESEND_WEBHOOK_SECRET: ' whsec_new  whsec_old ' }, 'node').RESEND_WEBHOOK_SECRET).toBe('whsec_new  whsec_old');
+    expect(problems(() => parseEnv({ RESEND_WEBHOOK_SECRET: 'whsec_new old' }, 'node'))).toEqual([
+      'RESEND_WEBHOOK_SECRET: must be Svix secrets (each starts with whsec_), separated by spaces',
+    ]);
+  });
+
   it('names each bad variable and why', () => {
     const found = problems(() =>
       parseEnv(
