@@ -5,6 +5,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { expectAccessible } from '../helpers/a11y.js';
 import { launchBrowser, screenshot } from '../helpers/browser.js';
 import { TEST_PASSWORD } from '../helpers/factories.js';
 import { serveOnLoopback } from '../helpers/http-server.js';
@@ -83,6 +84,34 @@ describe('foundation pages in Chromium', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await page.close();
+  });
+
+  it('a person changes their password from "Mon compte", reached from their name in the header', async () => {
+    const { agent } = await t.workspaceWithTeam();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.addCookies([{ name: 'session', value: agent.token, url: server.url }]);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.click('header .who');
+    await page.waitForURL(`${server.url}/account`);
+    await page.fill('#current', 'not-my-password');
+    await page.fill('#next', 'a-brand-new-passphrase');
+    await page.fill('#confirm', 'a-brand-new-passphrase');
+    await page.click('button:has-text("Changer le mot de passe")');
+    await expect(page.locator('#current-error').textContent()).resolves.toContain('incorrect');
+    await expect(page.locator('#current').getAttribute('aria-invalid')).resolves.toBe('true');
+    await screenshot(page, 'account-error');
+    await page.fill('#current', TEST_PASSWORD);
+    await page.fill('#next', 'a-brand-new-passphrase');
+    await page.fill('#confirm', 'a-brand-new-passphrase');
+    await page.click('button:has-text("Changer le mot de passe")');
+    await page.waitForURL(/\/account\?changed=1/);
+    await expect(page.locator('.notice.ok').textContent()).resolves.toContain('Mot de passe changé');
+    await expectAccessible(page);
+    await screenshot(page, 'account');
+    // The old session token died with the change; this browser got a new one.
+    expect((await t.request('/api/v1/me', { token: agent.token })).status).toBe(401);
+    await context.close();
   });
 
   it('focus is visible when moving through a page with the keyboard', async () => {

@@ -1,6 +1,7 @@
 import { login } from '../../domain/auth/login.js';
 import { endSessions } from '../../domain/auth/session.js';
-import { PASSWORD_MAX } from '../../domain/auth/password.js';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../domain/auth/password.js';
+import { changePassword } from '../../domain/auth/change-password.js';
 import { apiKeyScopes, roles } from '../../db/schema.js';
 import { anonymousCtxOf, ctxOf } from '../context.js';
 import { ALL_ROLES } from '../middleware/allow.js';
@@ -69,6 +70,27 @@ const logoutRoute = defineRoute({
   responses: { 204: { description: 'Every session of the caller has ended.' } },
 });
 
+const ChangePasswordBody = z
+  .object({
+    currentPassword: z.string().min(1).max(PASSWORD_MAX),
+    newPassword: z.string().min(PASSWORD_MIN).max(PASSWORD_MAX),
+  })
+  .openapi('ChangePasswordRequest');
+
+const changePasswordRoute = defineRoute({
+  method: 'post',
+  path: '/auth/password',
+  tags: ['Auth'],
+  summary: 'Change my password',
+  description:
+    'Needs the current password (wrong guesses count towards the login lock). Ends every other session of the caller and returns a fresh token for this one.',
+  access: { roles: ALL_ROLES },
+  request: { body: jsonBody(ChangePasswordBody) },
+  responses: {
+    200: json(z.object({ token: z.string(), expiresAt: IsoDate }).openapi('ChangePasswordResponse'), 'Changed; use the new token.'),
+  },
+});
+
 export const authApi = apiRouter()
   .openapi(loginRoute, async (c) => {
     const input = c.req.valid('json');
@@ -81,6 +103,11 @@ export const authApi = apiRouter()
     const actor = ctx.actor;
     if (actor.type !== 'user' && actor.type !== 'api_key') throw new Error('unexpected actor');
     return c.json({ actor, workspace: { id: ws.id, name: ws.name } }, 200);
+  })
+  .openapi(changePasswordRoute, async (c) => {
+    const input = c.req.valid('json');
+    const result = await changePassword({ ctx: ctxOf(c), input: { ...input, ip: c.get('deps').clientIp(c) } });
+    return c.json({ token: result.token, expiresAt: result.expiresAt.toISOString() }, 200);
   })
   .openapi(logoutRoute, async (c) => {
     const { actor } = ctxOf(c);

@@ -53,6 +53,9 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}
 dl.kv.stack{grid-template-columns:1fr;gap:0}dl.kv.stack dt{font-size:13px;margin-top:8px}
 iframe.mail{width:100%;height:720px;border:1px solid var(--line);border-radius:8px;background:#fff}
 .auth-box{max-width:420px;margin:48px auto}
+.account-box{max-width:420px}
+header.top a.who{color:#bcccdc;text-decoration:none}
+header.top a.who:hover,header.top a.who:focus-visible{text-decoration:underline}
 .method{display:inline-block;min-width:64px;font-weight:700;font-family:ui-monospace,monospace}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .inline-form{display:flex;gap:6px;align-items:center}.inline-form select{width:auto}

@@ -4,7 +4,10 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { login } from '../../domain/auth/login.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../domain/auth/password.js';
 import { SESSION_TTL_SECONDS } from '../../domain/auth/session.js';
-import { RateLimited, Unauthorized } from '../../domain/errors.js';
+import { Invalid, RateLimited, Unauthorized } from '../../domain/errors.js';
+import { changePassword } from '../../domain/auth/change-password.js';
+import { ALL_ROLES } from '../middleware/allow.js';
+import { ctxOf } from '../context.js';
 import { acceptInvitation, readInvitation } from '../../domain/users/members.js';
 import { endSessions, issueSession } from '../../domain/auth/session.js';
 import { t } from '../../i18n/fr.js';
@@ -12,8 +15,8 @@ import { anonymousCtxOf } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { SESSION_COOKIE } from '../middleware/authenticate.js';
 import { sameOriginForm } from '../middleware/same-origin.js';
-import { formString, safeNext } from './guard.js';
-import { Layout, Notice } from './layout.js';
+import { formString, pageFor, safeNext, viewerOf } from './guard.js';
+import { FieldError, Layout, Notice, type Viewer } from './layout.js';
 import type { Context } from 'hono';
 
 function setSessionCookie(c: Context<AppEnv>, token: string) {
@@ -49,6 +52,58 @@ function LoginPage(props: { email?: string; next: string; error?: string; demo: 
   );
 }
 
+interface AccountProps {
+  viewer: Viewer;
+  email: string;
+  notice?: { kind: 'ok' | 'err'; text: string };
+  errors?: Partial<Record<'current' | 'next' | 'confirm', string>>;
+}
+
+function AccountPage(props: AccountProps) {
+  const { viewer, errors = {} } = props;
+  const field = (name: 'current' | 'next' | 'confirm', autocomplete: string, minlength?: number) => (
+    <>
+      <label for={name}>{t.account[name]}</label>
+      <input
+        id={name}
+        name={name}
+        type="password"
+        autocomplete={autocomplete}
+        required
+        minlength={minlength}
+        maxlength={PASSWORD_MAX}
+        aria-invalid={errors[name] ? 'true' : undefined}
+        aria-describedby={errors[name] ? `${name}-error` : undefined}
+      />
+      <FieldError id={`${name}-error`} message={errors[name]} />
+    </>
+  );
+  return (
+    <Layout title={t.account.title} viewer={viewer}>
+      <h1>{t.account.title}</h1>
+      <p>
+        {t.account.who(viewer.name, props.email)}
+        <br />
+        {t.account.role(t.roles[viewer.role], viewer.workspaceName)}
+      </p>
+      {props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>}
+      <section class="card account-box">
+        <h2>{t.account.changeTitle}</h2>
+        <p class="muted">{t.account.changeIntro}</p>
+        <form method="post" action="/account/password">
+          <input type="hidden" name="username" value={props.email} autocomplete="username" />
+          {field('current', 'current-password')}
+          {field('next', 'new-password', PASSWORD_MIN)}
+          {field('confirm', 'new-password', PASSWORD_MIN)}
+          <div class="actions">
+            <button type="submit">{t.account.submit}</button>
+          </div>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
 export function authPages(options: { demo: boolean }) {
   const app = new Hono<AppEnv>();
 
@@ -74,6 +129,35 @@ export function authPages(options: { demo: boolean }) {
       if (error instanceof Unauthorized) {
         return c.html(<LoginPage email={email} next={next} demo={options.demo} error={t.login.invalid} />, 401);
       }
+      throw error;
+    }
+  });
+
+  app.get('/account', pageFor(ALL_ROLES), async (c) => {
+    const { actor } = ctxOf(c);
+    const email = actor.type === 'user' ? actor.email : '';
+    return c.html(<AccountPage viewer={await viewerOf(c)} email={email} notice={c.req.query('changed') === '1' ? { kind: 'ok', text: t.account.changed } : undefined} />);
+  });
+
+  app.post('/account/password', pageFor(ALL_ROLES), async (c) => {
+    const ctx = ctxOf(c);
+    const email = ctx.actor.type === 'user' ? ctx.actor.email : '';
+    const body = await c.req.parseBody();
+    const [current, next, confirm] = [formString(body, 'current'), formString(body, 'next'), formString(body, 'confirm')];
+    const again = async (status: 400 | 429, props: Pick<AccountProps, 'notice' | 'errors'>) => c.html(<AccountPage viewer={await viewerOf(c)} email={email} {...props} />, status);
+    if (next.length < PASSWORD_MIN || next.length > PASSWORD_MAX) return again(400, { errors: { next: t.invite.tooShort } });
+    if (next !== confirm) return again(400, { errors: { confirm: t.invite.mismatch } });
+    try {
+      const result = await changePassword({ ctx, input: { currentPassword: current, newPassword: next, ip: c.get('deps').clientIp(c) } });
+      setSessionCookie(c, result.token);
+      return c.redirect('/account?changed=1', 303);
+    } catch (error) {
+      if (error instanceof RateLimited) {
+        c.header('Retry-After', String(error.retryAfterSeconds));
+        return again(429, { notice: { kind: 'err', text: t.account.throttled(Math.ceil(error.retryAfterSeconds / 60)) } });
+      }
+      if (error instanceof Invalid && error.code === 'wrong_password') return again(400, { errors: { current: t.account.wrong } });
+      if (error instanceof Invalid) return again(400, { errors: { next: t.account.same } });
       throw error;
     }
   });

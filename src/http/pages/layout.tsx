@@ -64,9 +64,9 @@ export function Layout(props: { title: string; viewer?: Viewer | undefined; curr
             )}
             {viewer && (
               <div class="account">
-                <span class="who">
+                <a class="who" href="/account">
                   {viewer.name} · {t.roles[viewer.role]}
-                </span>
+                </a>
                 <form method="post" action="/logout">
                   <button class="link" type="submit">
                     {t.nav.logout}
