@@ -62,6 +62,23 @@ async function audience(tm: Team, rules: SegmentRules) {
 }
 
 describe('audience', () => {
+  it('samples show whole addresses to admins only: marketers and keys get them masked, as on the segment page', async () => {
+    const tm = await team();
+    await lead(tm, { then: 'confirm' });
+    const email = String((await t.client.execute({ sql: 'SELECT email FROM contacts WHERE workspace_id = ?', args: [tm.workspace.id] })).rows[0]!.email);
+    const key = await t.request('/api/v1/api-keys', { method: 'POST', token: tm.admin.token, json: { name: 'reporting', scopes: ['campaigns:read'] } });
+    const { secret } = (await key.json()) as { secret: string };
+    const sampleAs = async (token: string) => {
+      const res = await t.request('/api/v1/segments/preview', { method: 'POST', token, json: { rules: everyone } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { sample: { email: string }[] }).sample.map((m) => m.email);
+    };
+    const masked = `${email.slice(0, 2)}•••${email.slice(email.indexOf('@'))}`;
+    expect(await sampleAs(tm.admin.token)).toEqual([email]);
+    expect(await sampleAs(tm.marketer.token)).toEqual([masked]);
+    expect(await sampleAs(secret)).toEqual([masked]);
+  });
+
   it('is the segment among contacts whose newsletter consent is granted now and confirmed', async () => {
     const tm = await team();
     const confirmed = await lead(tm, { then: 'confirm' });

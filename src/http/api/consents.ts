@@ -11,6 +11,11 @@ import { apiRouter, defineRoute, Id, iso, IsoDate, json, jsonBody, z } from './o
 const anyError = json(z.object({ error: z.any() }), 'See the error envelope.');
 const capturers = { roles: ['agent', 'admin'], scopes: ['consents:write'] } as const;
 const readers = { roles: ['agent', 'admin', 'marketer'], scopes: ['consents:write', 'contacts:read'] } as const;
+/**
+ * Whole contacts (addresses, phones, consents) are for agents on the phone, admins and
+ * integrations: marketers work on segments and see addresses masked (src/domain/contacts/mask.ts).
+ */
+const contactReaders = { roles: ['agent', 'admin'], scopes: ['consents:write', 'contacts:read'] } as const;
 
 const ScriptSchema = z
   .object({ id: z.string(), purpose: z.string(), version: z.number().int(), label: z.string(), text: z.string(), sha256: z.string(), createdAt: IsoDate })
@@ -162,7 +167,7 @@ const searchRoute = defineRoute({
   path: '/contacts',
   tags: ['Contacts'],
   summary: 'Find contacts by email or phone',
-  access: readers,
+  access: contactReaders,
   request: { query: z.object({ email: z.string().max(254).optional(), phone: z.string().max(40).optional() }) },
   responses: { 200: json(z.object({ contacts: z.array(ContactSchema) }), 'Matches (up to 20).') },
 });
@@ -172,7 +177,7 @@ const contactRoute = defineRoute({
   path: '/contacts/{id}',
   tags: ['Contacts'],
   summary: 'One contact and their current consents',
-  access: readers,
+  access: contactReaders,
   request: { params: z.object({ id: Id('ct_…') }) },
   responses: { 200: json(ContactSchema, 'The contact.'), 404: anyError },
 });

@@ -1,3 +1,4 @@
+import { maskAddress, seesWholeAddresses } from '../../domain/contacts/mask.js';
 import { audiencePreview, createSegment, deleteSegment, getSegment, listSegments, updateSegment, type Segment } from '../../domain/segments/segments.js';
 import { fieldCatalogue, type SegmentRules } from '../../domain/segments/rules.js';
 import { ctxOf } from '../context.js';
@@ -53,7 +54,7 @@ const previewRoute = defineRoute({
   description: `The audience is the segment among live contacts whose newsletter consent is granted now (and confirmed, when the workspace requires double opt-in). ${rulesDoc}`,
   access: read,
   request: { body: jsonBody(z.object({ rules: RulesSchema }).strict()) },
-  responses: { 200: json(Audience, 'Count and up to 10 contacts.') },
+  responses: { 200: json(Audience, 'Count and up to 10 contacts; addresses are masked (`ma•••@example.com`) for anyone but admins.') },
 });
 
 const createRouteDef = defineRoute({
@@ -109,7 +110,13 @@ const deleteRoute = defineRoute({
 export const segmentsApi = apiRouter()
   .openapi(fieldsRoute, (c) => c.json({ fields: fieldCatalogue().map((f) => ({ ...f, operators: [...f.operators] })), attributes: 'attributes.<name>: text operators on a contact attribute' }, 200))
   .openapi(listRoute, async (c) => c.json({ segments: (await listSegments({ ctx: ctxOf(c) })).map(segmentJson) }, 200))
-  .openapi(previewRoute, async (c) => c.json(await audiencePreview({ ctx: ctxOf(c), input: c.req.valid('json') }), 200))
+  .openapi(previewRoute, async (c) => {
+    const ctx = ctxOf(c);
+    const audience = await audiencePreview({ ctx, input: c.req.valid('json') });
+    // Same minimisation as the segment page: marketers and keys recognise people, admins read.
+    const whole = seesWholeAddresses(ctx.actor);
+    return c.json({ ...audience, sample: audience.sample.map((m) => ({ ...m, email: m.email && !whole ? maskAddress(m.email) : m.email })) }, 200);
+  })
   .openapi(createRouteDef, async (c) => {
     const ctx = ctxOf(c);
     const segment = await createSegment({ ctx, input: c.req.valid('json') });

@@ -9,6 +9,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Role } from '../../db/schema.js';
+import { maskAddress } from '../../domain/contacts/mask.js';
 import { Conflict, Invalid, type FieldIssue } from '../../domain/errors.js';
 import { fieldCatalogue, operatorsByKind, validateRules, type Condition, type SegmentRules } from '../../domain/segments/rules.js';
 import { audienceCounts, audienceSample, builderChoices, campaignsNeedingSegment, type AudienceMember } from '../../domain/segments/sample.js';
@@ -259,11 +260,7 @@ export function summariseRules(rules: SegmentRules, agents: { id: string; name: 
 
 /** Partly hides an address: enough to recognise someone, not to copy it out (data minimisation). */
 export function maskEmail(email: string | null): string {
-  if (!email) return t.common.none;
-  const at = email.indexOf('@');
-  if (at < 1) return '•••';
-  const local = email.slice(0, at);
-  return `${local.slice(0, local.length > 3 ? 2 : 1)}•••${email.slice(at)}`;
+  return email ? maskAddress(email) : t.common.none;
 }
 
 /** One sample row as shown, also the JSON the script renders (so both agree). */
