@@ -65,9 +65,28 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     c.set('deps', deps);
     await next();
   });
+  const pageHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:', 'https:'],
+      styleSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      frameSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+      formAction: ["'self'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+    referrerPolicy: 'strict-origin-when-cross-origin',
+    xFrameOptions: 'DENY',
+    // A route's own, stricter header stays: token pages (/u, /p, /confirm) send no Referer.
+    overwrite: false,
+  });
   // The pixel, the click redirect and the provider's webhooks come before every other
   // middleware: no session, CSRF or body parsing concerns them, and they must stay fast and
-  // never fail on account of something they do not use.
+  // never fail on account of something they do not use. Only the pages' security headers apply
+  // to clicks: a bad link answers an HTML page, which must not be framed or sniffed either.
+  app.use('/c/*', pageHeaders);
   app.route('/', trackingRoutes);
   app.route('/', resendWebhook);
   // Runs outside secureHeaders so a route's own, stricter policy wins over the default one.
@@ -80,29 +99,26 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
       if (own.includes("frame-ancestors 'self'")) c.res.headers.set('X-Frame-Options', 'SAMEORIGIN');
     }
   });
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'https:'],
-        styleSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        frameSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-      },
-      referrerPolicy: 'strict-origin-when-cross-origin',
-      xFrameOptions: 'DENY',
-    }),
-  );
+  app.use(pageHeaders);
   // 1 MB for every request but the contacts CSV import, which takes files up to 5 MB (the form
   // carries the file again at the mapping step, base64-encoded and gzipped: 8 MB leaves room).
   const defaultLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 413, 'payload_too_large', `Request body over ${MAX_BODY_BYTES} bytes.`) });
   const importLimit = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: (c) => errorResponse(c, 413, 'payload_too_large', 'Fichier de plus de 5 Mo : découpez-le en plusieurs fichiers.') });
   const IMPORT_PATHS = new Set(['/contacts/import', '/contacts/import/report.csv']);
   app.use((c, next) => (c.req.method === 'POST' && IMPORT_PATHS.has(c.req.path) ? importLimit(c, next) : defaultLimit(c, next)));
+  // A form body that does not parse (broken multipart, a boundary that is not in the body) is
+  // the sender's mistake: a 400, where each page's parseBody() would have thrown a 500. Parsed
+  // once here; Hono caches the FormData, so the handlers' parseBody() reuses it.
+  app.use(async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(c.req.header('content-type') ?? '')) {
+      try {
+        await c.req.parseBody();
+      } catch {
+        return errorResponse(c, 400, 'malformed_form', 'The form body could not be read.');
+      }
+    }
+    return next();
+  });
   app.use(authenticate);
   app.use(sameOriginForCookieWrites);
   // Nothing personal may sit in shared caches; pages that are safe to cache say so themselves.

@@ -207,6 +207,8 @@ export function authPages(options: { demo: boolean }) {
 
   app.get('/invite/:token', async (c) => {
     const token = c.req.param('token');
+    // The URL holds the invitation (it sets the account's password): never sent on in a Referer.
+    c.header('Referrer-Policy', 'no-referrer');
     const invitation = await readInvitation({ ctx: anonymousCtxOf(c), input: { token } });
     if (!invitation) return c.html(<InvalidInvitation />, 400);
     return c.html(<InvitePage token={token} name={invitation.user.name} email={invitation.user.email} workspace={invitation.workspace.name} />);
@@ -214,6 +216,7 @@ export function authPages(options: { demo: boolean }) {
 
   app.post('/invite/:token', sameOriginForm, async (c) => {
     const token = c.req.param('token');
+    c.header('Referrer-Policy', 'no-referrer');
     const ctx = anonymousCtxOf(c);
     const invitation = await readInvitation({ ctx, input: { token } });
     if (!invitation) return c.html(<InvalidInvitation />, 400);
