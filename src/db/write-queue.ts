@@ -69,6 +69,10 @@ export function serialiseAccess(client: Client): Client {
     }
     const end = (name: 'commit' | 'rollback') => async () => {
       try {
+        // On some errors (SQLITE_FULL, IOERR, NOMEM) SQLite has already rolled the whole
+        // transaction back: there is nothing left to roll back, and failing here would replace
+        // the error that says what happened.
+        if (name === 'rollback' && tx.closed) return tx.close();
         return await tx[name]();
       } finally {
         release();

@@ -37,26 +37,40 @@ function toError(error: { message: string; statusCode: number | null; name: stri
   return new MailerError(`Resend ${status ?? 'network'} ${error.name}: ${error.message}`, status, retryable, retryAfter(headers));
 }
 
-/** Sends through Resend's API with the official SDK. `baseUrl` points it at a fake server in tests. */
-export function resendMailer(apiKey: string, baseUrl?: string): Mailer {
+/** How long one request may take: a batch of 100 is normally answered within a couple of seconds. */
+export const RESEND_TIMEOUT_MS = 30_000;
+
+/**
+ * Sends through Resend's API with the official SDK. `baseUrl` points it at a fake server in tests.
+ *
+ * Every request is cut off after `timeoutMs`: the SDK sets no timeout, so a provider that
+ * accepts the connection and never answers would hold a batch (and the campaign's lease, and a
+ * graceful shutdown) for as long as the platform's fetch waits. A timed-out request is a
+ * retryable error, retried with the same Idempotency-Key: if Resend had accepted it, the retry
+ * gets its first answer and nobody is mailed twice.
+ */
+export function resendMailer(apiKey: string, baseUrl?: string, options: { timeoutMs?: number } = {}): Mailer {
   const resend = new Resend(apiKey, baseUrl ? { baseUrl } : undefined);
+  const timeoutMs = options.timeoutMs ?? RESEND_TIMEOUT_MS;
+  const requestOptions = (idempotencyKey: string | undefined) => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    return { signal, ...(idempotencyKey ? { idempotencyKey } : {}) };
+  };
+  // The SDK turns an aborted fetch into a network error without a status; say what happened.
+  const timedOut = () => new MailerError(`Resend network timeout: no answer within ${timeoutMs} ms`, null, true);
   return {
     kind: 'resend',
     async send(email: OutgoingEmail, options: SendOptions = {}) {
-      const { data, error, headers } = await resend.emails.send(
-        toResend(email),
-        options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : undefined,
-      );
-      if (error) throw toError(error, headers);
+      const request = requestOptions(options.idempotencyKey);
+      const { data, error, headers } = await resend.emails.send(toResend(email), request);
+      if (error) throw request.signal.aborted ? timedOut() : toError(error, headers);
       return { id: data.id };
     },
     async sendBatch(emails: OutgoingEmail[], options: SendOptions = {}) {
       if (emails.length > MAX_BATCH) throw new MailerError(`a batch holds at most ${MAX_BATCH} emails`, null, false);
-      const { data, error, headers } = await resend.batch.send(
-        emails.map(toResend),
-        options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : undefined,
-      );
-      if (error) throw toError(error, headers);
+      const request = requestOptions(options.idempotencyKey);
+      const { data, error, headers } = await resend.batch.send(emails.map(toResend), request);
+      if (error) throw request.signal.aborted ? timedOut() : toError(error, headers);
       return { ids: data.data.map((d) => d.id), rateLimit: rateLimitOf(headers) };
     },
   };

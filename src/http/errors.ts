@@ -71,15 +71,33 @@ export function onError(logger: Logger) {
         status === 400 && /json/i.test(err.message) ? 'malformed_json' : status === 413 ? 'payload_too_large' : `http_${status}`;
       return errorResponse(c, status, code, err.message || 'Request refused.');
     }
+    const causes = causesOf(err);
     logger.error('unhandled error', {
       requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      // drizzle wraps the driver's error: its own message only names the failed query.
+      ...(causes.length ? { cause: causes.join(' <- ') } : {}),
       stack: err instanceof Error ? err.stack : undefined,
     });
+    // A full disk (SQLite's SQLITE_FULL) is not a bug to look up: say so, and that nothing was
+    // saved, so a dialer retries later instead of dropping the capture (RFC 4918 §11.5: 507).
+    if (causes.some((cause) => /\bSQLITE_FULL\b/.test(cause))) {
+      return errorResponse(c, 507, 'storage_full', 'The database is full: nothing was saved. Try again once space has been freed.');
+    }
     return errorResponse(c, 500, 'internal_error', 'Something went wrong on our side. The request id identifies it in our logs.');
   };
+}
+
+/** The errors `err` wraps (`cause`), and `err` itself when it carries a driver code: `code: message`, innermost last. */
+function causesOf(err: unknown): string[] {
+  const out: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (e !== err || typeof code === 'string') out.push(`${typeof code === 'string' ? `${code}: ` : ''}${e.message}`);
+  }
+  return out;
 }
 
 export function notFound(c: Context<AppEnv>) {
