@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { Server, ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { sql } from 'drizzle-orm';
@@ -147,16 +148,31 @@ async function main() {
 
   // Graceful shutdown: stop accepting, let in-flight requests finish, then close the database.
   let stopping = false;
+  // http.Server's close() drops idle keep-alive connections at once (resetting requests already
+  // on their way) and leaves busy ones open: a client that keeps sending on them (a proxy, a mail
+  // provider) held the server until the forced exit. So from SIGTERM on, every response says
+  // `Connection: close` (RFC 9112 §9.6), including those of requests already running.
+  const running = new Set<ServerResponse>();
+  (server as Server).prependListener('request', (_req, res) => {
+    if (stopping) return void res.setHeader('Connection', 'close');
+    running.add(res);
+    res.once('close', () => running.delete(res));
+  });
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
+    for (const res of running) if (!res.headersSent) res.setHeader('Connection', 'close');
     const force = setTimeout(() => {
       logger.error('forced exit: requests still running after 10 s');
-      process.exit(1);
+      // Opens and clicks already answered are still written (bounded: the database may be what hangs).
+      setTimeout(() => process.exit(1), 2_000);
+      void hits.close().finally(() => process.exit(1));
     }, 10_000);
     force.unref();
-    server.close(async () => {
+    // Stop accepting (net.Server's close, without http.Server's immediate drop of idle sockets);
+    // the callback runs once every connection has closed.
+    net.Server.prototype.close.call(server, async () => {
       clearInterval(sweep);
       clearInterval(retentionTimer);
       // Let the batches in flight finish and be marked; the rest resumes at next start.
@@ -169,8 +185,10 @@ async function main() {
         process.exit(0);
       });
     });
-    // Idle keep-alive sockets would otherwise hold `close` open until they time out.
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    // Every second, connections sitting idle (their client sent nothing since SIGTERM: any request
+    // since was answered with `Connection: close`) are dropped rather than held until their
+    // keep-alive timeout.
+    setInterval(() => (server as Server).closeIdleConnections(), 1_000).unref();
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -456,6 +456,9 @@ export const consentEvents = sqliteTable(
     uniqueIndex('consent_events_seq_idx').on(t.workspaceId, t.seq),
     index('consent_events_contact_idx').on(t.contactId, t.seq),
     index('consent_events_actor_idx').on(t.workspaceId, t.actorId, t.recordedAt),
+    // A call's receipt and the per-agent stats read a call's events: without it, each call read
+    // the whole ledger (128 ms per stats query at 1,400 calls in the load bench).
+    index('consent_events_call_idx').on(t.callId),
   ],
 );
 

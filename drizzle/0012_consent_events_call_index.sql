@@ -1,0 +1,1 @@
+CREATE INDEX `consent_events_call_idx` ON `consent_events` (`call_id`);
