@@ -106,11 +106,16 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
   const importLimit = bodyLimit({ maxSize: 8 * 1024 * 1024, onError: (c) => errorResponse(c, 413, 'payload_too_large', 'Fichier de plus de 5 Mo : découpez-le en plusieurs fichiers.') });
   const IMPORT_PATHS = new Set(['/contacts/import', '/contacts/import/report.csv']);
   app.use((c, next) => (c.req.method === 'POST' && IMPORT_PATHS.has(c.req.path) ? importLimit(c, next) : defaultLimit(c, next)));
+  app.use(authenticate);
+  app.use(sameOriginForCookieWrites);
   // A form body that does not parse (broken multipart, a boundary that is not in the body) is
   // the sender's mistake: a 400, where each page's parseBody() would have thrown a 500. Parsed
-  // once here; Hono caches the FormData, so the handlers' parseBody() reuses it.
+  // once here; Hono caches the FormData, so the handlers' parseBody() reuses it. After the
+  // identity and CSRF checks, so a cross-site post is refused unread; an anonymous import (up
+  // to 8 MB) is left to its page's guard, which sends it to the login form unread.
   app.use(async (c, next) => {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(c.req.header('content-type') ?? '')) {
+    const anonymousImport = !c.get('identity') && IMPORT_PATHS.has(c.req.path);
+    if (!anonymousImport && c.req.method !== 'GET' && c.req.method !== 'HEAD' && /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(c.req.header('content-type') ?? '')) {
       try {
         await c.req.parseBody();
       } catch {
@@ -119,8 +124,6 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
     }
     return next();
   });
-  app.use(authenticate);
-  app.use(sameOriginForCookieWrites);
   // Nothing personal may sit in shared caches; pages that are safe to cache say so themselves.
   app.use(async (c, next) => {
     await next();
@@ -132,7 +135,7 @@ export function createApp(deps: AppDeps & { demo?: boolean }) {
       await deps.pingDatabase();
       return c.json({ status: 'ok', database: 'ok', runtime: deps.runtime });
     } catch (error) {
-      deps.logger.error('health check failed', { error: String(error) });
+      deps.logger.error('health check failed', { error });
       return c.json({ status: 'error', database: 'unreachable', runtime: deps.runtime }, 503);
     }
   });

@@ -89,12 +89,12 @@ async function main() {
         const erased = reports.reduce((n, r) => n + r.erased, 0);
         if (erased) logger.info('retention', { erased });
       })
-      .catch((error: unknown) => logger.error('retention failed', { error: String(error) }))
+      .catch((error: unknown) => logger.error('retention failed', { error }))
       .then(() => runHousekeeping(db, systemClock.now()))
       .then((deleted) => {
         if (Object.values(deleted).some(Boolean)) logger.info('housekeeping', { ...deleted });
       })
-      .catch((error: unknown) => logger.error('housekeeping failed', { error: String(error) }));
+      .catch((error: unknown) => logger.error('housekeeping failed', { error }));
   const retentionTimer = setInterval(retention, 6 * 3600 * 1000);
   retentionTimer.unref();
   void retention();

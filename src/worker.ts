@@ -88,7 +88,7 @@ function build(bindings: Bindings): Runtime {
   const logger = jsonLogger(env.LOG_LEVEL);
   const background = new Set<Promise<unknown>>();
   const inBackground = (work: Promise<unknown>) => {
-    const tracked = work.catch((error: unknown) => logger.error('background work failed', { error: String(error) })).finally(() => background.delete(tracked));
+    const tracked = work.catch((error: unknown) => logger.error('background work failed', { error })).finally(() => background.delete(tracked));
     background.add(tracked);
   };
   // Without a Resend key (a preview deployment), mail goes to the outbox like locally.
@@ -211,7 +211,7 @@ export default {
         if (result === 'held elsewhere') rt.logger.warn('campaign held by another slice; duplicate message dropped', { campaignId });
         message.ack();
       } catch (error) {
-        rt.logger.error('send slice failed; the Queue retries it', { campaignId, attempts: message.attempts, error: String(error) });
+        rt.logger.error('send slice failed; the Queue retries it', { campaignId, attempts: message.attempts, error });
         message.retry();
       }
     }

@@ -74,7 +74,7 @@ export function createMailQueue(deps: { db: Db; mailer: Mailer; clock: Clock; lo
           ...(give_up ? { failedAt: clock.now() } : { nextAttemptAt: new Date(clock.now().getTime() + delay) }),
         })
         .where(eq(emailQueue.id, row.id));
-      logger[give_up ? 'error' : 'warn']('platform email not sent', { id: row.id, attempts, retryable, error: String(error) });
+      logger[give_up ? 'error' : 'warn']('platform email not sent', { id: row.id, attempts, retryable, error });
     };
 
     // One request per message, each under its own key: whatever happens (a timeout after the
@@ -102,7 +102,7 @@ export function createMailQueue(deps: { db: Db; mailer: Mailer; clock: Clock; lo
           /* keep going while there is due mail */
         }
       } catch (error) {
-        logger.error('mail dispatch failed', { error: String(error) });
+        logger.error('mail dispatch failed', { error });
       }
     } while (again);
   }

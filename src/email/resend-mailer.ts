@@ -30,9 +30,20 @@ function rateLimitOf(headers: Record<string, string> | null) {
   return { limit: num(headers?.['ratelimit-limit']), remaining: num(headers?.['ratelimit-remaining']), resetSeconds: num(headers?.['ratelimit-reset']) };
 }
 
+/**
+ * Resend's 409 `concurrent_idempotent_requests`: a request with the same Idempotency-Key is still
+ * being processed (typically the one we gave up on after a timeout). Resend's errors reference
+ * says to retry it later; the retry then gets that request's answer. Give it a few seconds.
+ */
+const CONCURRENT_RETRY_SECONDS = 5;
+
 function toError(error: { message: string; statusCode: number | null; name: string }, headers: Record<string, string> | null) {
   const status = error.statusCode;
-  // 429 and 5xx may succeed later; other 4xx (validation, bad sender) will fail the same way again.
+  if (status === 409 && error.name === 'concurrent_idempotent_requests') {
+    return new MailerError(`Resend 409 ${error.name}: ${error.message}`, status, true, retryAfter(headers) ?? CONCURRENT_RETRY_SECONDS);
+  }
+  // 429 and 5xx may succeed later; other 4xx (validation, bad sender, the same key reused for
+  // another payload: `invalid_idempotent_request`) will fail the same way again.
   const retryable = status === null || status === 429 || status >= 500;
   return new MailerError(`Resend ${status ?? 'network'} ${error.name}: ${error.message}`, status, retryable, retryAfter(headers));
 }

@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
 import { DomainError, Invalid, RateLimited, type FieldIssue } from '../domain/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { describeError, stackOf, type Logger } from '../lib/logger.js';
 import type { AppEnv } from './env.js';
 import { errorPage } from './pages/error-page.js';
 
@@ -66,7 +66,7 @@ export function onError(logger: Logger) {
     }
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
-      if (status >= 500) logger.error('http exception', { requestId: c.get('requestId'), error: String(err.cause ?? err) });
+      if (status >= 500) logger.error('http exception', { requestId: c.get('requestId'), error: err.cause ?? err });
       const code =
         status === 400 && /json/i.test(err.message) ? 'malformed_json' : status === 413 ? 'payload_too_large' : `http_${status}`;
       return errorResponse(c, status, code, err.message || 'Request refused.');
@@ -76,10 +76,9 @@ export function onError(logger: Logger) {
       requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      // drizzle wraps the driver's error: its own message only names the failed query.
-      ...(causes.length ? { cause: causes.join(' <- ') } : {}),
-      stack: err instanceof Error ? err.stack : undefined,
+      // With its causes: drizzle's own message only names the failed query, the driver's says why.
+      error: describeError(err),
+      stack: stackOf(err),
     });
     // A full disk (SQLite's SQLITE_FULL) is not a bug to look up: say so, and that nothing was
     // saved, so a dialer retries later instead of dropping the capture (RFC 4918 §11.5: 507).

@@ -155,7 +155,7 @@ export const t = {
     who: (name: string, email: string) => `${name} · ${email}`,
     role: (role: string, ws: string) => `${role} dans ${ws}`,
     changeTitle: 'Changer de mot de passe',
-    changeIntro: 'Vos autres sessions (autres postes, téléphone, intégrations connectées avec votre compte) se ferment ; celle-ci reste ouverte.',
+    changeIntro: 'Vos autres sessions (autres postes, téléphone) se ferment ; celle-ci reste ouverte. Les clés API de l’espace ne changent pas.',
     current: 'Mot de passe actuel',
     next: 'Nouveau mot de passe (10 caractères minimum)',
     confirm: 'Confirmez le nouveau mot de passe',

@@ -42,7 +42,7 @@ export function createSendRunner(deps: SenderDeps): SendRunner {
   const kick = (campaignId: string) => {
     if (stopping || running.has(campaignId)) return;
     const loop = runCampaign(deps, campaignId, () => stopping)
-      .catch((error: unknown) => deps.logger.error('send loop failed', { campaignId, error: String(error) }))
+      .catch((error: unknown) => deps.logger.error('send loop failed', { campaignId, error }))
       .finally(() => running.delete(campaignId));
     running.set(campaignId, loop);
   };
@@ -55,8 +55,8 @@ export function createSendRunner(deps: SenderDeps): SendRunner {
     kick,
     tick,
     start(intervalMs = 5000) {
-      void tick().catch((error: unknown) => deps.logger.error('send runner tick failed', { error: String(error) }));
-      timer = setInterval(() => void tick().catch((error: unknown) => deps.logger.error('send runner tick failed', { error: String(error) })), intervalMs);
+      void tick().catch((error: unknown) => deps.logger.error('send runner tick failed', { error }));
+      timer = setInterval(() => void tick().catch((error: unknown) => deps.logger.error('send runner tick failed', { error })), intervalMs);
       timer.unref?.();
     },
     async stop() {

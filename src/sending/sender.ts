@@ -138,15 +138,14 @@ export async function runCampaign(deps: SenderDeps, campaignId: string, shouldSt
         return;
       } catch (error) {
         const retryable = !(error instanceof MailerError) || error.retryable;
-        const detail = error instanceof Error ? error.message : String(error);
         // The reason is shown to marketers (status, failed sends): the provider's answer is for
         // them; anything else (a database error quoting SQL, recipients and bodies) stays in the logs.
-        const reason = error instanceof MailerError ? detail : 'Erreur interne pendant l’envoi (détails dans les journaux du serveur).';
+        const reason = error instanceof MailerError ? error.message : 'Erreur interne pendant l’envoi (détails dans les journaux du serveur).';
         if (retryable && attempt < maxAttempts) {
           // Exponential backoff with full jitter, never sooner than the provider asked.
           const asked = error instanceof MailerError && error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : 0;
           deps.throttle.holdFor(Math.max(asked, Math.random() * Math.min(30_000, 500 * 2 ** attempt)));
-          deps.logger.warn('batch will be retried', { campaignId, batch, attempt, reason: detail });
+          deps.logger.warn('batch will be retried', { campaignId, batch, attempt, error });
           continue;
         }
         // A refused batch (validation) would fail the same way again; a batch whose retries ran
@@ -154,7 +153,7 @@ export async function runCampaign(deps: SenderDeps, campaignId: string, shouldSt
         if (!retryable) await markFailed(deps.db, ids, reason);
         if (++consecutiveFailures >= maxFailures) {
           await setStatus(deps, campaignId, 'paused', `Envoi suspendu après ${consecutiveFailures} lots en échec de suite : ${reason}`);
-          deps.logger.error('campaign paused after failures', { campaignId, reason: detail });
+          deps.logger.error('campaign paused after failures', { campaignId, error });
         }
         return;
       }

@@ -89,7 +89,7 @@ export function bufferedHitSink(db: Db, logger: Logger, options: { flushEveryMs?
       } catch (error) {
         // Kept for the next attempt: a busy or unreachable database loses nothing.
         for (const hit of batch) add(hit);
-        logger.error('tracking hits not written, will retry', { error: String(error), pending: pending.size });
+        logger.error('tracking hits not written, will retry', { error, pending: pending.size });
         schedule();
       }
       if (dropped) {
@@ -118,7 +118,7 @@ export function bufferedHitSink(db: Db, logger: Logger, options: { flushEveryMs?
 /** Workers: each hit written by its own request, after the response. */
 export function directHitSink(db: Db, logger: Logger): HitSink {
   return {
-    record: (hit) => recordHits(db, [hit]).catch((error: unknown) => logger.error('tracking hit not written', { error: String(error) })),
+    record: (hit) => recordHits(db, [hit]).catch((error: unknown) => logger.error('tracking hit not written', { error })),
     flush: async () => {},
     close: async () => {},
   };

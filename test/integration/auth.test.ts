@@ -115,11 +115,36 @@ describe('session tokens', () => {
     expect((await t.request('/api/v1/me', { token: await sign(testKeys[0]!.kid, testKeys[0]!.secret) })).status).toBe(200);
   });
 
-  it('stop working at once when the person is removed from the workspace', async () => {
+  it('stop working at once when the person is removed from the workspace, and stay dead if they are invited again', async () => {
     const team = await t.workspaceWithTeam();
     const del = await t.request(`/api/v1/members/${team.agent.id}`, { method: 'DELETE', token: team.admin.token });
     expect(del.status).toBe(204);
     expect((await t.request('/api/v1/me', { token: team.agent.token })).status).toBe(401);
+    const again = await t.request('/api/v1/members', { method: 'POST', token: team.admin.token, json: { email: team.agent.email, name: 'Back again', role: 'agent' } });
+    expect(again.status).toBe(201);
+    expect((await t.request('/api/v1/me', { token: team.agent.token })).status).toBe(401);
+    expect((await t.request('/api/v1/auth/login', { method: 'POST', json: { email: team.agent.email, password: TEST_PASSWORD } })).status).toBe(200);
+  });
+
+  it('from before a password reset do not survive the new password set from the invitation', async () => {
+    const team = await t.workspaceWithTeam();
+    // The recovery procedure of SECURITY.md: clear the hash, remove, invite again.
+    await t.client.execute({ sql: 'UPDATE users SET password_hash = NULL WHERE id = ?', args: [team.marketer.id] });
+    expect((await t.request(`/api/v1/members/${team.marketer.id}`, { method: 'DELETE', token: team.admin.token })).status).toBe(204);
+    const invited = await t.request('/api/v1/members', { method: 'POST', token: team.admin.token, json: { email: team.marketer.email, name: 'Reset', role: 'marketer' } });
+    expect(invited.status).toBe(201);
+    const outbox = (await (await t.request('/api/v1/dev/outbox', { token: team.admin.token })).json()) as { messages: { to: string; text: string }[] };
+    const link = outbox.messages.find((m) => m.to.includes(team.marketer.email))?.text.match(/\/invite\/([\w.-]+)/)?.[1];
+    expect(link).toBeTruthy();
+    const accepted = await t.request(`/invite/${link}`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ password: 'a-fresh-password-1', confirm: 'a-fresh-password-1' }).toString(),
+    });
+    expect(accepted.status).toBe(303);
+    expect((await t.request('/api/v1/me', { token: team.marketer.token })).status).toBe(401);
+    const fresh = /session=([^;]+)/.exec(accepted.headers.get('set-cookie') ?? '')?.[1];
+    expect((await t.request('/api/v1/me', { token: fresh })).status).toBe(200);
   });
 
   it('end on the server when their owner logs out, on every device (API and page)', async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { starterTemplates } from '../../src/email/templates.generated.js';
 import { createTestApp, errorOf, type TestApp } from '../helpers/app.js';
 import { makeScripts } from '../helpers/factories.js';
+import { BODY } from '../helpers/tracked-campaign.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -145,6 +146,15 @@ describe('previews', () => {
     const other = await t.workspaceWithTeam();
     const foreign = await createFromStarter(other.marketer.token);
     expect((await t.request(`/api/v1/campaigns/${foreign.id}/preview`, { method: 'POST', token: other.marketer.token, json: { contactId: contact.id } })).status).toBe(404);
+
+    // {{email}} is no way round the masking of addresses: only admins read it whole.
+    const subjectAs = async (token: string) => {
+      const res = await t.request('/api/v1/campaigns/preview', { method: 'POST', token, json: { subject: 'Pour {{email}}', preheader: 'Rome', body: BODY, contactId: contact.id } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as Rendered).subject;
+    };
+    expect(await subjectAs(tm.marketer.token)).toBe('Pour z•••@example.test');
+    expect(await subjectAs(tm.admin.token)).toBe('Pour zoe@example.test');
   });
 
   it('render unsaved content, or say what would be refused', async () => {

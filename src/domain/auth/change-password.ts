@@ -41,16 +41,20 @@ export async function changePassword({ ctx, input }: { ctx: Ctx; input: ChangePa
   }
 
   const passwordHash = await hashPassword(input.newPassword);
-  await ctx.db.transaction(async (tx) => {
-    // The new hash and the end of every other session land together, with their audit entry.
-    await tx
+  // The new hash, the end of every other session, the cleared failures and the audit entry land
+  // together; the caller's new token is signed from the generation this very update wrote, so
+  // nothing between the commit and the answer can leave them logged out with a changed password.
+  const generation = await ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
       .update(users)
       .set({ passwordHash, sessionGeneration: sql`${users.sessionGeneration} + 1` })
-      .where(eq(users.id, userId));
+      .where(eq(users.id, userId))
+      .returning({ generation: users.sessionGeneration });
+    if (!updated) throw new Error(`no user ${userId}`);
+    await clearAccountFailures(tx, email);
     await recordAudit(tx, ctx, { action: 'user.password_changed', targetType: 'user', targetId: userId });
+    return updated.generation;
   });
-  await clearAccountFailures(ctx.db, email);
-  // The caller keeps working: a fresh session under the new generation.
-  const token = await issueSession(ctx, { userId, workspaceId: ctx.workspaceId });
+  const token = await issueSession(ctx, { userId, workspaceId: ctx.workspaceId, generation });
   return { token, expiresAt: new Date(now.getTime() + SESSION_TTL_SECONDS * 1000) };
 }

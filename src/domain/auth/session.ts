@@ -15,11 +15,15 @@ export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 
 export async function issueSession(
   ctx: Pick<Services, 'signingKeys' | 'clock' | 'db'>,
-  claims: { userId: string; workspaceId: string },
+  claims: { userId: string; workspaceId: string; /** Known already when the caller just changed it. */ generation?: number },
 ): Promise<string> {
-  const [user] = await ctx.db.select({ generation: users.sessionGeneration }).from(users).where(eq(users.id, claims.userId)).limit(1);
-  if (!user) throw new Error(`no user ${claims.userId}`);
-  return signToken(ctx.signingKeys, ctx.clock, 'session', { sub: claims.userId, wid: claims.workspaceId, gen: user.generation }, SESSION_TTL_SECONDS);
+  let generation = claims.generation;
+  if (generation === undefined) {
+    const [user] = await ctx.db.select({ generation: users.sessionGeneration }).from(users).where(eq(users.id, claims.userId)).limit(1);
+    if (!user) throw new Error(`no user ${claims.userId}`);
+    generation = user.generation;
+  }
+  return signToken(ctx.signingKeys, ctx.clock, 'session', { sub: claims.userId, wid: claims.workspaceId, gen: generation }, SESSION_TTL_SECONDS);
 }
 
 /**

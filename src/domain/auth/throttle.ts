@@ -4,7 +4,7 @@
  * Kept in the database so the limit holds across processes and Worker isolates.
  */
 import { and, asc, count, eq, gte, lt } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import type { Db, DbOrTx } from '../../db/client.js';
 import { loginFailures } from '../../db/schema.js';
 import { RateLimited } from '../errors.js';
 
@@ -52,6 +52,6 @@ export async function recordFailure(db: Db, keys: { key: string }[], now: Date):
   ]);
 }
 
-export async function clearAccountFailures(db: Db, email: string): Promise<void> {
+export async function clearAccountFailures(db: DbOrTx, email: string): Promise<void> {
   await db.delete(loginFailures).where(eq(loginFailures.key, `email:${email}`));
 }

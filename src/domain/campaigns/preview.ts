@@ -7,6 +7,7 @@ import type { CompiledEmail } from '../../email/artefact.js';
 import { brandOf } from '../../email/brand.js';
 import { formatAddress } from '../../email/mailer.js';
 import { renderEmail, type Recipient, type RenderedEmail } from '../../email/render.js';
+import { maskAddress, seesWholeAddresses } from '../contacts/mask.js';
 import { recipientForContact } from '../contacts/recipient.js';
 import type { Ctx } from '../context.js';
 import { Forbidden } from '../errors.js';
@@ -41,7 +42,10 @@ export function previewUrls(base: string) {
 }
 
 async function render(ctx: Ctx, ws: Workspace, compiled: CompiledEmail, as: PreviewAs): Promise<RenderedEmail & { fields: string[] }> {
-  const recipient = as.contactId ? await recipientForContact(ctx, as.contactId) : sampleFor(ctx, as.sample);
+  let recipient = as.contactId ? await recipientForContact(ctx, as.contactId) : sampleFor(ctx, as.sample);
+  // Previewing as a contact must not be a way round the masking of samples: {{email}} comes out
+  // masked for anyone who sees masked addresses elsewhere (src/domain/contacts/mask.ts).
+  if (as.contactId && !seesWholeAddresses(ctx.actor)) recipient = { ...recipient, email: maskAddress(recipient.email) };
   const rendered = renderEmail(compiled, recipient, previewUrls(ctx.publicBaseUrl), { brand: brandOf(ws) });
   return { ...rendered, fields: compiled.fields };
 }

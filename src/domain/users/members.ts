@@ -2,7 +2,7 @@
  * People of a workspace: list, invite, change role, remove. Admin only (enforced by the router's
  * role guard; these actions also refuse to leave a workspace without an admin).
  */
-import { and, asc, count, eq, isNull, ne } from 'drizzle-orm';
+import { and, asc, count, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { memberships, users, type Role } from '../../db/schema.js';
 import { invitationEmail } from '../../email/messages/invitation.js';
@@ -105,7 +105,7 @@ export async function inviteMember({
   } catch (error) {
     // The membership stands; the admin sees that the email did not go and can resend.
     emailed = false;
-    ctx.logger.error('invitation email failed', { requestId: ctx.requestId, error: String(error) });
+    ctx.logger.error('invitation email failed', { requestId: ctx.requestId, error });
   }
   return { member: await findMember(ctx.db, ctx.workspaceId, userId), emailed };
 }
@@ -139,7 +139,8 @@ export async function acceptInvitation({
     // The `password_hash IS NULL` guard makes a double submit harmless (single use).
     const updated = await tx
       .update(users)
-      .set({ passwordHash })
+      // A new password starts a new generation: no session from before (a reset account) survives.
+      .set({ passwordHash, sessionGeneration: sql`${users.sessionGeneration} + 1` })
       .where(and(eq(users.id, invitation.user.id), isNull(users.passwordHash)))
       .returning({ id: users.id, passwordHash: users.passwordHash });
     if (updated.length !== 1) throw new Invalid('invalid_invitation', 'This invitation link is invalid, expired or already used.');
@@ -182,6 +183,13 @@ export async function removeMember({ ctx, input }: { ctx: Ctx; input: { userId: 
   await ctx.db.transaction(async (tx) => {
     await assertAnotherAdminRemains(tx, ctx.workspaceId, input.userId);
     await tx.delete(memberships).where(and(eq(memberships.workspaceId, ctx.workspaceId), eq(memberships.userId, input.userId)));
+    // Their sessions end everywhere, so a token taken before the removal does not come back to
+    // life if the person is invited again (sessions are re-checked against the membership, but
+    // a new membership would match an old token).
+    await tx
+      .update(users)
+      .set({ sessionGeneration: sql`${users.sessionGeneration} + 1` })
+      .where(eq(users.id, input.userId));
     await recordAudit(tx, ctx, { action: 'member.removed', targetType: 'user', targetId: input.userId });
   });
 }
