@@ -25,7 +25,7 @@ import { starterTemplates } from '../../src/email/templates.generated.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { seedAudience } from '../helpers/audience.js';
 import { startFakeResend, type FakeResend } from '../helpers/fake-resend.js';
-import { startNodeChild, type NodeChild } from '../helpers/node-child.js';
+import { killNodeChildren, startNodeChild, trackChild, type NodeChild } from '../helpers/node-child.js';
 
 /** mulberry32: the kill points are reproducible (change SEED to explore others). */
 const SEED = 20261122;
@@ -40,7 +40,11 @@ function seeded(seed: number) {
 }
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+// Whatever happened (a failed assertion, a timeout), no server or sender process outlives the file.
+afterAll(async () => {
+  await killNodeChildren();
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
 
 interface Capture {
   key: string;
@@ -89,9 +93,11 @@ describe('SIGKILL during captures', () => {
         };
       });
       all.push(...captures);
-      // Killed once a seeded number of captures were acknowledged, a seeded moment later.
+      // Killed the moment a seeded number of captures were acknowledged: the other workers'
+      // calls are then at seeded-but-varied stages (in the handler, mid-transaction, answered
+      // but not yet read). Counting answers rather than waiting a delay keeps the kill inside
+      // the round however loaded the machine is.
       const killAfter = 3 + Math.floor(random() * 30);
-      const killDelayMs = Math.floor(random() * 20);
       let answered = 0;
       let killed = false;
       const victim = server;
@@ -104,7 +110,7 @@ describe('SIGKILL during captures', () => {
             acknowledged.set(c.key, JSON.stringify(((await res.json()) as { events: { hash: string }[] }).events.map((e) => e.hash)));
             if (++answered === killAfter && !killed) {
               killed = true;
-              setTimeout(() => victim.child.kill('SIGKILL'), killDelayMs);
+              victim.child.kill('SIGKILL');
             }
           } catch (error) {
             // Refused connections and cut answers after the kill: the dialer will retry them.
@@ -115,6 +121,9 @@ describe('SIGKILL during captures', () => {
       await Promise.all(Array.from({ length: 16 }, worker));
       expect(await victim.exited).toBe('SIGKILL');
       expect(answered).toBeGreaterThanOrEqual(killAfter);
+      // The kill cut the round: once it is sent, at most the other 15 workers' calls (already
+      // answered by the dead server) can still be counted, and killAfter + 15 < 60. So some calls
+      // of every round were never acknowledged: the retries below have work to do.
       expect(answered, 'the kill landed before the end of the round').toBeLessThan(captures.length);
 
       // Straight from the file, the server down: every acknowledged capture is there, whole.
@@ -173,6 +182,8 @@ describe('SIGKILL while a batch request hangs at Resend', () => {
     t = await createTestApp();
   });
   afterAll(async () => {
+    // First the senders (a failed test may leave one running), then what they talk to.
+    await killNodeChildren();
     t.dispose();
     await fake.close();
   });
@@ -183,9 +194,18 @@ describe('SIGKILL while a batch request hangs at Resend', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<{ signal: NodeJS.Signals | null; out: () => string }>((resolve) => child.on('exit', (_code, signal) => resolve({ signal, out: () => out })));
+    const exited = trackChild(child).then((how) => ({ signal: typeof how === 'string' ? how : null, out: () => out }));
     return { child, exited };
   }
+
+  /** The next request that hangs at Resend; fails (instead of waiting for the test timeout) if the sender exits first. */
+  const nextHangOf = (run: ReturnType<typeof sender>) =>
+    Promise.race([
+      fake.nextHang(),
+      run.exited.then(({ signal, out }) => {
+        throw new Error(`the sender exited (${String(signal)}) before a request hung:\n${out()}`);
+      }),
+    ]);
 
   it('resends the hung batch with its key after the restart: Resend answers it from the first run, nobody is mailed twice', async () => {
     const team = await t.workspaceWithTeam();
@@ -198,13 +218,13 @@ describe('SIGKILL while a batch request hangs at Resend', () => {
     // Run 1: the first batch request reaching Resend is accepted, then its answer never comes; killed then.
     fake.failNext({ network: 'hang', accepted: true });
     const first = sender(campaign.id);
-    const hungAccepted = await fake.nextHang();
+    const hungAccepted = await nextHangOf(first);
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
     // Run 2: the next request hangs before Resend looked at it; killed again.
     fake.failNext({ network: 'hang' });
     const second = sender(campaign.id);
-    const hungUnseen = await fake.nextHang();
+    const hungUnseen = await nextHangOf(second);
     second.child.kill('SIGKILL');
     expect((await second.exited).signal).toBe('SIGKILL');
     // Run 3: to the end.

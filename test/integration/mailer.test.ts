@@ -92,4 +92,30 @@ describe('Resend adapter', () => {
 
     expect(await mailer.sendBatch(Array.from({ length: 101 }, (_, i) => email(`n${i}@example.test`))).catch((e: unknown) => e)).toMatchObject({ retryable: false });
   });
+
+  it('retries a key Resend is still working on (409 concurrent_idempotent_requests), never a key reused for another payload (409 invalid_idempotent_request)', async () => {
+    const mailer = resendMailer('re_test_key', fake.url);
+    // The first request is still in progress at Resend when the same request comes again.
+    fake.failNext({ network: 'slow' });
+    const first = mailer.send(email('busy@example.test'), { idempotencyKey: 'welcome/busy' });
+    await fake.nextHang();
+    // Another payload under its key, even while it is in progress: refused for good.
+    const other = await mailer.send({ ...email('busy@example.test'), subject: 'Autre' }, { idempotencyKey: 'welcome/busy' }).catch((e: unknown) => e);
+    expect(other).toMatchObject({ status: 409, retryable: false });
+    const concurrent = await mailer.send(email('busy@example.test'), { idempotencyKey: 'welcome/busy' }).catch((e: unknown) => e);
+    expect(concurrent).toBeInstanceOf(MailerError);
+    // Resend: "safe to retry this request later". It sends no Retry-After: the adapter waits 5 s.
+    expect(concurrent).toMatchObject({ status: 409, retryable: true, retryAfterSeconds: 5 });
+    expect((concurrent as Error).message).toContain('concurrent_idempotent_requests');
+    // Done now: the first request gets its answer, and a later retry the same one; one email.
+    const { id } = await first;
+    expect(await mailer.send(email('busy@example.test'), { idempotencyKey: 'welcome/busy' })).toEqual({ id });
+    expect(fake.delivered.filter((e) => e.to === 'busy@example.test').map((e) => e.id)).toEqual([id]);
+
+    // The same key for another payload: Resend refuses it, and it would refuse it again.
+    const reused = await mailer.send({ ...email('busy@example.test'), subject: 'Autre' }, { idempotencyKey: 'welcome/busy' }).catch((e: unknown) => e);
+    expect(reused).toMatchObject({ status: 409, retryable: false });
+    expect((reused as Error).message).toContain('invalid_idempotent_request');
+    expect(fake.conflicts.filter((c) => c.idempotencyKey === 'welcome/busy').map((c) => c.name)).toEqual(['invalid_idempotent_request', 'concurrent_idempotent_requests', 'invalid_idempotent_request']);
+  });
 });
