@@ -57,11 +57,16 @@ export function verifyResendWebhook(secret: string | undefined, rawBody: string,
   // While an endpoint is replaced, both secrets are configured and either one verifies.
   let refusal: unknown;
   for (const webhookSecret of secret.trim().split(/\s+/)) {
+    let payload: unknown;
     try {
-      return verifier.webhooks.verify({ payload: rawBody, headers: { id, timestamp, signature }, webhookSecret }) as Payload;
+      payload = verifier.webhooks.verify({ payload: rawBody, headers: { id, timestamp, signature }, webhookSecret });
     } catch (error) {
       refusal = error;
+      continue;
     }
+    // Signed, but no event: an empty body, `null`, a bare value or a list cannot be read as one.
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new WebhookRejected(400, 'invalid_payload', 'The body is not a JSON object.');
+    return payload as Payload;
   }
   throw new WebhookRejected(401, 'invalid_signature', `Signature refused: ${refusal instanceof Error ? refusal.message : String(refusal)}.`);
 }
@@ -69,11 +74,14 @@ export function verifyResendWebhook(secret: string | undefined, rawBody: string,
 export async function processResendWebhook(deps: { db: Db; clock: Clock }, svixId: string, payload: Payload): Promise<WebhookOutcome> {
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
-    const fresh = await tx.insert(webhookReceipts).values({ id: svixId, type: String(payload.type).slice(0, 60), receivedAt: now }).onConflictDoNothing().returning({ id: webhookReceipts.id });
+    // Only a string is a type: String() of a deeply nested array overflows the stack, and an
+    // inherited key ("constructor") must not look like one of ours.
+    const name = typeof payload.type === 'string' ? payload.type : null;
+    const fresh = await tx.insert(webhookReceipts).values({ id: svixId, type: (name ?? typeof payload.type).slice(0, 60), receivedAt: now }).onConflictDoNothing().returning({ id: webhookReceipts.id });
     if (fresh.length === 0) return 'duplicate';
-    const type = TYPES[payload.type];
+    const type = name !== null && Object.hasOwn(TYPES, name) ? TYPES[name] : undefined;
     const emailId = payload.data?.email_id;
-    if (!type || !emailId) return 'ignored';
+    if (!type || typeof emailId !== 'string' || !emailId) return 'ignored';
     const [send] = await tx
       .select({ id: sends.id, workspaceId: sends.workspaceId, campaignId: sends.campaignId, contactId: sends.contactId, email: contacts.email, emailHash: contacts.emailHash })
       .from(sends)
@@ -81,11 +89,18 @@ export async function processResendWebhook(deps: { db: Db; clock: Clock }, svixI
       .where(eq(sends.providerId, emailId))
       .limit(1);
     if (!send) return 'ignored';
-    const at = new Date(payload.data?.created_at ?? payload.created_at ?? now.toISOString());
+    // Signed JSON is still JSON of any shape: only strings are read as text (a nested array
+    // turned into a string overflows the stack; an object is no column value).
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const at = new Date(text(payload.data?.created_at) ?? text(payload.created_at) ?? now.toISOString());
     const occurredAt = Number.isNaN(at.getTime()) ? now : at;
     const bounce = payload.data?.bounce;
     const detail =
-      type === 'bounced' ? `${bounce?.type ?? '?'}/${bounce?.subType ?? '?'}: ${bounce?.message ?? ''}`.slice(0, 500) : type === 'failed' ? (payload.data?.failed?.reason ?? null) : null;
+      type === 'bounced'
+        ? `${text(bounce?.type) ?? '?'}/${text(bounce?.subType) ?? '?'}: ${text(bounce?.message) ?? ''}`.slice(0, 500)
+        : type === 'failed'
+          ? (text(payload.data?.failed?.reason)?.slice(0, 500) ?? null)
+          : null;
     await tx.insert(events).values({ workspaceId: send.workspaceId, campaignId: send.campaignId, sendId: send.id, type, detail, occurredAt });
 
     const source = { campaignId: send.campaignId, svixId };

@@ -2,19 +2,26 @@
  * Consent scripts: what the agent reads for each purpose. Versions are immutable (the table is
  * append-only); writing new wording creates the next version, and captures from then on use it.
  */
-import { and, desc, eq, max } from 'drizzle-orm';
+import { and, countDistinct, desc, eq, max } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { consentScripts, PURPOSE_PATTERN } from '../../db/schema.js';
 import { sha256Hex } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import { recordAudit } from '../audit/record.js';
 import type { Ctx } from '../context.js';
-import { Invalid, NotFound } from '../errors.js';
+import { Conflict, Invalid, NotFound } from '../errors.js';
 import { getWorkspace } from '../workspaces/workspaces.js';
 
 export type ConsentScript = typeof consentScripts.$inferSelect;
 
 export const SCRIPT_MAX = 4000;
+
+/**
+ * Purposes a workspace may have: a capture answers every one of them (never a default), and
+ * takes at most this many answers (POST /consents), so one more purpose would make every
+ * capture impossible.
+ */
+export const MAX_PURPOSES = 20;
 
 /** Every version of every script of a workspace (a small table), newest versions first. */
 export async function allScripts(db: DbOrTx, workspaceId: string): Promise<ConsentScript[]> {
@@ -80,6 +87,12 @@ export async function createScriptVersion({
       .select({ v: max(consentScripts.version) })
       .from(consentScripts)
       .where(and(eq(consentScripts.workspaceId, ctx.workspaceId), eq(consentScripts.purpose, input.purpose)));
+    if (!row?.v) {
+      const [purposes] = await tx.select({ n: countDistinct(consentScripts.purpose) }).from(consentScripts).where(eq(consentScripts.workspaceId, ctx.workspaceId));
+      if ((purposes?.n ?? 0) >= MAX_PURPOSES) {
+        throw new Conflict('too_many_purposes', `A workspace has at most ${MAX_PURPOSES} consent purposes: a capture must answer each one.`);
+      }
+    }
     const script: ConsentScript = {
       id: newId('scr'),
       workspaceId: ctx.workspaceId,

@@ -3,7 +3,7 @@ import { agentCounters } from '../../domain/consent/agent-stats.js';
 import { captureConsent } from '../../domain/consent/capture.js';
 import { verifyChain } from '../../domain/consent/chain.js';
 import { consentProof } from '../../domain/consent/proof.js';
-import { createScriptVersion, currentScripts, listScriptVersions, SCRIPT_MAX, type ConsentScript } from '../../domain/consent/scripts.js';
+import { createScriptVersion, currentScripts, listScriptVersions, MAX_PURPOSES, SCRIPT_MAX, type ConsentScript } from '../../domain/consent/scripts.js';
 import { getContact, searchContacts, type ContactView } from '../../domain/contacts/contacts.js';
 import { ctxOf } from '../context.js';
 import { apiRouter, defineRoute, Id, iso, IsoDate, json, jsonBody, z } from './openapi.js';
@@ -91,7 +91,7 @@ export const CaptureBody = z
           .strict(),
       )
       .min(1)
-      .max(20),
+      .max(MAX_PURPOSES),
     agentEmail: z.string().max(254).nullable().optional().openapi({ description: 'With an API key: the login email of the agent who made the call.' }),
     suppressionOverride: z
       .object({ reason: z.string().trim().max(500).openapi({ example: 'A rappelé de lui-même pour recevoir à nouveau les offres' }) })
@@ -144,7 +144,7 @@ const createScriptRoute = defineRoute({
         .strict(),
     ),
   },
-  responses: { 201: json(ScriptSchema, 'Created.') },
+  responses: { 201: json(ScriptSchema, 'Created.'), 409: { ...anyError, description: '`too_many_purposes`: a capture answers every purpose, at most 20.' } },
 });
 
 const captureRoute = defineRoute({

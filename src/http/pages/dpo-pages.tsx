@@ -736,7 +736,7 @@ export const dpoPages = new Hono<AppEnv>()
   })
   /** The live check of the script form (dpo.js): the same French problems as on submit. */
   .post('/admin/scripts/check', admin, async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { text?: unknown };
+    const body = ((await c.req.json().catch(() => ({}))) ?? {}) as { text?: unknown };
     const text = typeof body.text === 'string' ? body.text.slice(0, SCRIPT_MAX + 1) : '';
     const ws = await getWorkspace({ ctx: ctxOf(c) });
     return c.json({ problems: text.trim().length >= 20 ? scriptProblemsFr(text, ws) : null });
