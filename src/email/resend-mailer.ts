@@ -68,20 +68,22 @@ export function resendMailer(apiKey: string, baseUrl?: string, options: { timeou
     return { signal, ...(idempotencyKey ? { idempotencyKey } : {}) };
   };
   // The SDK turns an aborted fetch into a network error without a status; say what happened.
+  // An answer with a status that came in just before the timer fired is that answer, not a timeout.
   const timedOut = () => new MailerError(`Resend network timeout: no answer within ${timeoutMs} ms`, null, true);
+  const timedOutBefore = (error: { statusCode: number | null }, signal: AbortSignal) => signal.aborted && error.statusCode === null;
   return {
     kind: 'resend',
     async send(email: OutgoingEmail, options: SendOptions = {}) {
       const request = requestOptions(options.idempotencyKey);
       const { data, error, headers } = await resend.emails.send(toResend(email), request);
-      if (error) throw request.signal.aborted ? timedOut() : toError(error, headers);
+      if (error) throw timedOutBefore(error, request.signal) ? timedOut() : toError(error, headers);
       return { id: data.id };
     },
     async sendBatch(emails: OutgoingEmail[], options: SendOptions = {}) {
       if (emails.length > MAX_BATCH) throw new MailerError(`a batch holds at most ${MAX_BATCH} emails`, null, false);
       const request = requestOptions(options.idempotencyKey);
       const { data, error, headers } = await resend.batch.send(emails.map(toResend), request);
-      if (error) throw request.signal.aborted ? timedOut() : toError(error, headers);
+      if (error) throw timedOutBefore(error, request.signal) ? timedOut() : toError(error, headers);
       return { ids: data.data.map((d) => d.id), rateLimit: rateLimitOf(headers) };
     },
   };

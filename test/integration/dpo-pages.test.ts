@@ -97,6 +97,20 @@ describe('consent scripts', () => {
     expect(rows.rows.map((r) => Number(r.version))).toEqual([1, 2]);
   });
 
+  it('refuses a 21st purpose on the form, next to the purpose field, in French, creating nothing', async () => {
+    const tm = await team();
+    const text = `${tm.workspace.name} vous propose ces offres. Vous pouvez retirer votre accord à tout moment. Politique de confidentialité : ${tm.workspace.privacyUrl}.`;
+    for (let i = 3; i <= 20; i++) {
+      const created = await t.request('/api/v1/consent-scripts', { method: 'POST', token: tm.admin.token, json: { purpose: `purpose_${i}`, label: `P${i}`, text } });
+      expect(created.status).toBe(201);
+    }
+    const before = await t.dumpDatabase();
+    const res = await post('/admin/scripts', tm.admin.token, { purpose: 'purpose_21', label: 'P21', text });
+    expect(res.status).toBe(409);
+    expect(await res.text()).toMatch(/id="purpose-error"[^>]*>Finalité : 20 au plus par espace/);
+    expect(await t.dumpDatabase()).toBe(before);
+  });
+
   it('refuses a wording that misses Art. 13 information: 400 naming the field, nothing created', async () => {
     const tm = await team();
     const before = await t.dumpDatabase();

@@ -144,7 +144,7 @@ const createScriptRoute = defineRoute({
         .strict(),
     ),
   },
-  responses: { 201: json(ScriptSchema, 'Created.'), 409: { ...anyError, description: '`too_many_purposes`: a capture answers every purpose, at most 20.' } },
+  responses: { 201: json(ScriptSchema, 'Created.'), 409: { ...anyError, description: `\`too_many_purposes\`: a capture answers every purpose, at most ${MAX_PURPOSES}.` } },
 });
 
 const captureRoute = defineRoute({

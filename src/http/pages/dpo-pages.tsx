@@ -6,7 +6,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { consentActions, consentChannels, PURPOSE_PATTERN, type ConsentAction, type ConsentChannel } from '../../db/schema.js';
-import { allScripts, currentScripts, createScriptVersion, scriptProblems, SCRIPT_MAX, type ConsentScript } from '../../domain/consent/scripts.js';
+import { allScripts, currentScripts, createScriptVersion, scriptProblems, MAX_PURPOSES, SCRIPT_MAX, type ConsentScript } from '../../domain/consent/scripts.js';
 import { checkLedger, ledgerPurposes, ledgerStatus, listLedger, scriptUsage, type LedgerCheck, type LedgerRow } from '../../domain/consent/ledger-view.js';
 import {
   addSuppression,
@@ -25,7 +25,7 @@ import {
   suppressionCounts,
   type SuppressionLookup,
 } from '../../domain/privacy/compliance.js';
-import { Invalid } from '../../domain/errors.js';
+import { Conflict, Invalid } from '../../domain/errors.js';
 import { getWorkspace, type Workspace } from '../../domain/workspaces/workspaces.js';
 import { users } from '../../db/schema.js';
 import { inArray } from 'drizzle-orm';
@@ -79,7 +79,7 @@ export function SubNav(props: { current: Sub | 'requests' }) {
   );
 }
 
-async function page(c: Context<AppEnv>, title: string, current: Sub, body: unknown, status: 200 | 201 | 400 = 200) {
+async function page(c: Context<AppEnv>, title: string, current: Sub, body: unknown, status: 200 | 201 | 400 | 409 = 200) {
   return c.html(
     <Layout title={title} viewer={await viewerOf(c)} current="/admin/compliance" scripts={SCRIPTS}>
       <SubNav current={current} />
@@ -731,6 +731,9 @@ export const dpoPages = new Hono<AppEnv>()
     } catch (error) {
       // The domain checks the same rules; should they ever differ, its verdict is shown on the text.
       if (error instanceof Invalid) return page(c, s.scripts.title, 'scripts', await scriptsBody(c, { form, issues: { text: `${s.scripts.text} : ${error.message}` } }), 400);
+      if (error instanceof Conflict && error.code === 'too_many_purposes') {
+        return page(c, s.scripts.title, 'scripts', await scriptsBody(c, { form, issues: { purpose: s.scripts.errors.tooManyPurposes(MAX_PURPOSES) } }), 409);
+      }
       throw error;
     }
   })

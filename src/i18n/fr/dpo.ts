@@ -114,6 +114,7 @@ export const dpoFr = {
     },
     errors: {
       purpose: 'Finalité : lettres minuscules, chiffres et _ (2 à 40 caractères), en commençant par une lettre.',
+      tooManyPurposes: (max: number) => `Finalité : ${max} au plus par espace, car le conseiller pose chaque question à chaque appel. Modifiez le texte d’une finalité existante plutôt que d’en créer une nouvelle.`,
       label: 'Libellé : obligatoire, 120 caractères au plus.',
       textLength: (min: number, max: number) => `Texte lu à la personne : entre ${min} et ${max} caractères.`,
       textMissing: (list: string) => `Texte lu à la personne : il doit ${list}.`,
