@@ -143,3 +143,16 @@ export async function errorOf(res: Response) {
   const body = (await res.json()) as { error: { code: string; message: string; details?: { issues?: { field: string; message: string }[] }; requestId: string } };
   return body.error;
 }
+
+/**
+ * Fails unless the database is as it was in `before` (a `dumpDatabase()`), naming the tables
+ * that changed: a full diff of two dumps is unreadable.
+ */
+export async function expectDatabaseUnchanged(t: Pick<TestApp, 'dumpDatabase'>, before: string, label = 'database'): Promise<void> {
+  const after = await t.dumpDatabase();
+  if (after === before) return;
+  const rows = (dump: string) => new Map(dump.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line] as const));
+  const [b, a] = [rows(before), rows(after)];
+  const changed = [...new Set([...b.keys(), ...a.keys()])].filter((table) => b.get(table) !== a.get(table));
+  throw new Error(`${label} changed in: ${changed.join(', ')}`);
+}

@@ -24,7 +24,7 @@ import { handleInboundUnsubscribe } from '../../src/domain/privacy/inbound.js';
 import type { SigningKey } from '../../src/env.js';
 import { clickToken, openToken, readOpenToken } from '../../src/tracking/tokens.js';
 import { verifyResendWebhook } from '../../src/tracking/webhooks.js';
-import { BASE, createTestApp, errorOf, TEST_WEBHOOK_SECRET, testKeys, type TestApp } from '../helpers/app.js';
+import { BASE, createTestApp, errorOf, TEST_WEBHOOK_SECRET, testKeys, type TestApp, expectDatabaseUnchanged } from '../helpers/app.js';
 import { seedAudience } from '../helpers/audience.js';
 import { unique } from '../helpers/factories.js';
 import { lastMailText, subscriber, type Subscriber } from '../helpers/subscriber.js';
@@ -41,15 +41,7 @@ const form = (fields: Record<string, string>) => new URLSearchParams(fields);
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const unb64 = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>;
 
-/** Compares two database dumps table by table, naming the tables that changed (a full diff is unreadable). */
-async function expectUnchanged(before: string, label = 'database') {
-  const after = await t.dumpDatabase();
-  if (after === before) return;
-  const rows = (dump: string) => new Map(dump.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line] as const));
-  const [b, a] = [rows(before), rows(after)];
-  const changed = [...new Set([...b.keys(), ...a.keys()])].filter((table) => b.get(table) !== a.get(table));
-  expect.fail(`${label} changed in: ${changed.join(', ')}`);
-}
+const expectUnchanged = (before: string, label?: string) => expectDatabaseUnchanged(t, before, label);
 
 /** Changes the character at `i` to another base64url character (the middle of a part: all its bits count). */
 function flip(s: string, i: number): string {

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { clickToken } from '../../src/tracking/tokens.js';
-import { BASE, createTestApp, testKeys, type TestApp } from '../helpers/app.js';
+import { BASE, createTestApp, testKeys, type TestApp, expectDatabaseUnchanged } from '../helpers/app.js';
 import { TEST_PASSWORD, unique } from '../helpers/factories.js';
 import { lastMailText, subscriber, type Subscriber } from '../helpers/subscriber.js';
 import { trackedCampaign } from '../helpers/tracked-campaign.js';
@@ -31,15 +31,7 @@ type Role = 'admin' | 'marketer' | 'agent';
 /** Least privileged first: the role found allowed on a route is the narrowest one. */
 const ROLES: Role[] = ['agent', 'marketer', 'admin'];
 
-/** Compares two database dumps table by table, naming the tables that changed. */
-async function expectUnchanged(before: string, label = 'database') {
-  const after = await t.dumpDatabase();
-  if (after === before) return;
-  const rows = (dump: string) => new Map(dump.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line] as const));
-  const [b, a] = [rows(before), rows(after)];
-  const changed = [...new Set([...b.keys(), ...a.keys()])].filter((table) => b.get(table) !== a.get(table));
-  expect.fail(`${label} changed in: ${changed.join(', ')}`);
-}
+const expectUnchanged = (before: string, label?: string) => expectDatabaseUnchanged(t, before, label);
 
 /** The routes the app registers, once each (Hono lists a route once per middleware). */
 function routes(): { method: string; path: string }[] {
