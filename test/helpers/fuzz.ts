@@ -1,20 +1,41 @@
 /**
  * Property-based fuzzing of the HTTP surface (issue 10, item 1), with fast-check.
  *
- * - Seeded and reproducible: every property runs with `FUZZ_SEED` (default below) and
- *   `FUZZ_RUNS` runs (each file picks its default). A failure prints the counterexample, the
- *   seed and the path; `FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run <file> -t <test>` replays it.
- *   Inputs that name existing rows (ids, emails, tokens) name them by role ("the campaign",
- *   "another workspace's segment"), never by their random id, so a replay generates the same
- *   requests against a freshly built fixture.
- * - `fromSchema` turns the OpenAPI document's JSON schemas into generators of valid bodies and
- *   query strings, which `mutate` then breaks in one or two places (wrong type, null, huge or
- *   unicode-edge string, odd number, deep nesting, unknown or prototype-polluting key...): the
- *   request passes everything but one check, which is where a missing validation hides.
+ * - Seeded: `FUZZ_SEED` (default below) is the one seed of a file; each property draws from its
+ *   own stream, seeded with a hash of `FUZZ_SEED` and the property's name (its route), so that
+ *   operations do not all get the same sequence of choices. `FUZZ_RUNS` sets the runs per
+ *   property (each file picks its default).
+ * - Stateful, so no shrinking: the properties run against one database that every run changes
+ *   (a capture adds a contact, a deletion removes the draft the next run names), and an input
+ *   replayed after the runs that followed it would not meet the same database. So a property
+ *   stops at its first failure (`endOnFailure`), and prints the file's `FUZZ_SEED`, the failing
+ *   run's number, the request and the answer. A property that runs out of time stops below the
+ *   test's time limit and fails the same way (never a bare vitest timeout).
+ * - Replaying a failure: re-run the whole file with the printed seed,
+ *   `FUZZ_SEED=<seed> npx vitest run <file>` (and the same `FUZZ_RUNS`, if it was set). The same
+ *   seed gives the same requests in the same order, against a fixture built the same way: the
+ *   rows an input names are picked by role ("the draft of this refresh", "the admin's email"),
+ *   from pools in a fixed order and of a fixed size, never by their random id.
+ *   `FUZZ_TRACE=<directory>` writes every request of a file, ids replaced by their table's row
+ *   number: two processes with the same seed write the same trace (checked when this was
+ *   written). Narrowing with `-t` changes the database the property meets (the skipped
+ *   properties did not write), so it may not reproduce a failure that needs earlier runs.
+ *   `FUZZ_PATH=<the printed path>` with `-t '<test>'` sends the failing run's input alone
+ *   (the same request, checked with the trace): enough for a failure of the input itself (a 5xx
+ *   on a malformed body), not for one that needs what earlier runs wrote.
+ * - Inputs: `fromSchema` turns the OpenAPI document's JSON schemas into generators of valid
+ *   bodies and query strings, which `mutate` then breaks in one or two places (wrong type, null,
+ *   huge or unicode-edge string, odd number, deep nesting, unknown or prototype-polluting
+ *   key...): the request passes everything but one check, which is where a missing validation
+ *   hides. Each property also has to get some answers past validation (`minSuccesses`): a
+ *   property whose every answer is a 400 fuzzes nothing behind the validator.
  * - `checkAnswer` holds the invariants of every answer; `watchWrites` tells whether a request
- *   committed anything to the database.
+ *   committed anything to the database, and `checkNoWrite` which writes a request may make.
  */
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import type { Client } from '@libsql/client';
 import { BASE, type TestApp } from './app.js';
 
@@ -37,14 +58,19 @@ export function fuzzRuns(defaultRuns: number): number {
   return intEnv('FUZZ_RUNS', defaultRuns);
 }
 
-/** fast-check parameters: the seed, `numRuns`, and `FUZZ_PATH` to replay one counterexample. */
-export function fuzzParameters<T>(numRuns: number, examples: T[] = []): fc.Parameters<T> {
-  return {
-    seed: FUZZ_SEED,
-    numRuns,
-    ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
-    examples,
-  };
+/**
+ * The seed of one property: a stable hash (SHA-256) of `FUZZ_SEED` and the property's name, so
+ * that each route draws its own stream (with one seed for all, the n-th run of every operation
+ * would make the same choices: the same caller, the same kind of body) while one `FUZZ_SEED`
+ * still fixes every stream of the file.
+ */
+export function propertySeed(name: string, base = FUZZ_SEED): number {
+  return createHash('sha256').update(`${base}\u0000${name}`).digest().readInt32BE(0);
+}
+
+/** Answers expected to get past validation for `runs` runs: a few, once the runs are enough to expect any. */
+export function minSuccesses(runs: number): number {
+  return runs < 100 ? 0 : Math.max(1, Math.floor(runs / 1000));
 }
 
 /** A test's time limit for `runs` runs of a property costing about `msPerRun`, with a wide margin. */
@@ -737,7 +763,9 @@ export type WriteWatch = Awaited<ReturnType<typeof watchWrites>>;
 
 /**
  * A write a refused request is allowed to make, and why. Listed one by one, so that a new
- * exception is a decision someone wrote down, never a silent pass.
+ * exception is a decision someone wrote down, never a silent pass; and narrowly, for the answer
+ * and the caller the reason holds for (a failed login is recorded on a 401 for wrong
+ * credentials, not on a 400 for a body that does not parse).
  */
 export interface AllowedWrite {
   /** `METHOD /path` as the route is registered (with :params), or `*` for every route. */
@@ -746,21 +774,246 @@ export interface AllowedWrite {
   op: Write['op'];
   /** For updates: only these columns may change. */
   columns?: string[];
+  /** Only on an answer with this status... */
+  status?: number;
+  /** ...and this error code. */
+  code?: string;
+  /** Only when this caller made the request (the fuzzer's name for it: `apiKey`, `admin`...). */
+  caller?: string;
   why: string;
 }
 
-export function forbiddenWrites(route: string, writes: Write[], allowed: readonly AllowedWrite[]): Write[] {
+/** What a write is judged against: the route, the answer, who called. */
+export interface WriteContext {
+  route: string;
+  status: number;
+  code: string | undefined;
+  caller?: string | undefined;
+}
+
+/** The error code of a JSON error answer, if any. */
+export function errorCode(answer: Answer): string | undefined {
+  if (!answer.contentType.includes('application/json') || answer.status < 400) return undefined;
+  try {
+    const code = (JSON.parse(answer.text) as { error?: { code?: unknown } } | null)?.error?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function forbiddenWrites(ctx: WriteContext, writes: Write[], allowed: readonly AllowedWrite[]): Write[] {
   return writes.filter(
     (w) =>
       !allowed.some(
-        (a) => (a.route === '*' || a.route === route) && a.table === w.table && a.op === w.op && (!a.columns || w.columns.every((c) => a.columns!.includes(c))),
+        (a) =>
+          (a.route === '*' || a.route === ctx.route) &&
+          a.table === w.table &&
+          a.op === w.op &&
+          (!a.columns || w.columns.every((c) => a.columns!.includes(c))) &&
+          (a.status === undefined || a.status === ctx.status) &&
+          (a.code === undefined || a.code === ctx.code) &&
+          (a.caller === undefined || a.caller === ctx.caller),
       ),
   );
 }
 
-/** Fails when a refused request (4xx) committed anything but the listed exceptions. */
-export function checkNoWrite(route: string, req: Outgoing, answer: Answer, writes: Write[], allowed: readonly AllowedWrite[]): void {
+/**
+ * Fails when a refused request (4xx) committed anything but the listed exceptions, or when a
+ * request whose token does not verify (`forged`: tampered, truncated, re-purposed, signed with
+ * another key) committed anything at all, whatever it answered: the pixel answers every token
+ * with its GIF and a 200, so the status alone would let a forged open be recorded unseen.
+ */
+export function checkNoWrite(route: string, req: Outgoing, answer: Answer, writes: Write[], allowed: readonly AllowedWrite[], options: { caller?: string; forged?: boolean } = {}): void {
+  if (options.forged) {
+    if (writes.length) throw new Error(`a request whose token does not verify wrote to the database (${answer.status}): ${JSON.stringify(writes)}\n${describeExchange(req, answer)}`);
+    return;
+  }
   if (answer.status < 400) return;
-  const bad = forbiddenWrites(route, writes, allowed);
+  const bad = forbiddenWrites({ route, status: answer.status, code: errorCode(answer), caller: options.caller }, writes, allowed);
   if (bad.length) throw new Error(`a refused request (${answer.status}) wrote to the database: ${JSON.stringify(bad)}\n${describeExchange(req, answer)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a property
+
+/** What one run sent and got, for the statistics, the success count and the trace. */
+export interface FuzzRun {
+  req: Outgoing;
+  answer: Answer;
+}
+
+export interface FuzzPropertyOptions<T> {
+  /** The property's name (its route): its seed derives from it, failures and traces quote it. */
+  name: string;
+  arbitrary: fc.Arbitrary<T>;
+  runs: number;
+  /** The test's own time limit (`fuzzTimeout`): the property stops, failed, 15 s before it. */
+  timeoutMs: number;
+  /** One run: sends the request and checks the invariants (throws when one breaks). */
+  run: (value: T) => Promise<FuzzRun>;
+  /**
+   * Answers that must count as a success for the property to pass (`minSuccesses(runs)` by
+   * default; 0 only for a route with a written reason why nothing can succeed).
+   */
+  minSuccesses?: number;
+  /** What a success is: a 2xx by default (pages add their redirects). */
+  success?: (answer: Answer) => boolean;
+  /** For FUZZ_TRACE: the database whose row numbers stand for the random ids in the trace. */
+  client?: Client;
+}
+
+/**
+ * Runs one property: its own seed, `endOnFailure` (no shrinking against a database the earlier
+ * runs changed), a time limit below the test's, and a report that says how to replay it. Returns
+ * the count of answers per status (and error code), which FUZZ_STATS prints.
+ */
+export async function fuzzProperty<T>(o: FuzzPropertyOptions<T>): Promise<Map<string, number>> {
+  const seed = propertySeed(o.name);
+  const replaying = Boolean(process.env.FUZZ_PATH);
+  const statuses = new Map<string, number>();
+  const isSuccess = o.success ?? ((a: Answer) => a.status >= 200 && a.status < 300);
+  let successes = 0;
+  let runs = 0;
+  let failedRun: number | undefined;
+  const file = expect.getState().testPath?.replace(`${process.cwd()}/`, '') ?? '<file>';
+  // One trace per test file (files run side by side), in the FUZZ_TRACE directory.
+  const trace = process.env.FUZZ_TRACE ? `${process.env.FUZZ_TRACE}/${file.replaceAll('/', '_')}.trace` : undefined;
+  const property = fc.asyncProperty(o.arbitrary, async (value) => {
+    const index = runs++;
+    try {
+      const { req, answer } = await o.run(value);
+      if (trace) appendFileSync(trace, `${o.name} #${index + 1} ${await traceLine(req, answer, o.client)}\n`);
+      const code = errorCode(answer);
+      const key = code ? `${answer.status}:${code}` : String(answer.status);
+      statuses.set(key, (statuses.get(key) ?? 0) + 1);
+      if (isSuccess(answer)) successes++;
+    } catch (error) {
+      failedRun = index + 1;
+      throw error;
+    }
+  });
+  const timeLimit = Math.max(o.timeoutMs - 15_000, o.timeoutMs / 2);
+  const replay = () => {
+    const runsEnv = process.env.FUZZ_RUNS ? ` FUZZ_RUNS=${process.env.FUZZ_RUNS}` : '';
+    return `Replay: FUZZ_SEED=${FUZZ_SEED}${runsEnv} npx vitest run ${file} (the whole file: its properties share one database). This property's seed is ${seed}, from FUZZ_SEED and ${JSON.stringify(o.name)}.`;
+  };
+  let details: fc.RunDetails<unknown>;
+  try {
+    details = await fc.check(property, {
+      seed,
+      // A replay sends the one input the path names (fast-check would go on from there).
+      numRuns: replaying ? 1 : o.runs,
+      endOnFailure: true,
+      plugins: [fc.interruptAfterTimeLimit(timeLimit, { failOnInterrupt: true })],
+      ...(replaying ? { path: process.env.FUZZ_PATH } : {}),
+    });
+  } catch (error) {
+    // The time limit's plugin throws its own report ("Property interrupted after n tests").
+    const message = error instanceof Error ? error.message : String(error);
+    const where = /interrupted/i.test(message) ? `stopped after ${runs} of ${o.runs} runs, over its time limit of ${Math.round(timeLimit / 1000)} s` : `fast-check stopped at run #${runs}`;
+    throw new Error(`${o.name}: ${where}\n${replay()}\n${message}`, { cause: error });
+  }
+  if (details.failed) {
+    const where = details.interrupted
+      ? `stopped after ${runs} of ${o.runs} runs, over its time limit of ${Math.round(timeLimit / 1000)} s`
+      : replaying
+        ? `failed on the replayed input (FUZZ_PATH=${process.env.FUZZ_PATH})`
+        : `failed at run #${failedRun ?? runs} of ${o.runs} (fast-check path ${JSON.stringify(details.counterexamplePath)})`;
+    const cause = details.errorInstance;
+    const why = cause instanceof Error ? cause.message : cause === null || cause === undefined ? '' : String(cause);
+    const alone = details.counterexamplePath && !replaying ? `\nThis input alone (reproduces a failure of the input itself, not one that needs what earlier runs wrote): add FUZZ_PATH=${details.counterexamplePath} and -t ${JSON.stringify(expect.getState().currentTestName?.split(' > ').pop() ?? o.name)}.` : '';
+    throw new Error(`${o.name}: ${where}\n${why}\n\n${replay()}${alone}\n${fc.defaultReportMessage(details) ?? ''}`, { cause });
+  }
+  const min = o.minSuccesses ?? minSuccesses(o.runs);
+  if (!replaying && successes < min) {
+    throw new Error(
+      `${o.name}: ${successes} of ${runs} answers were a success, at least ${min} expected: the inputs do not get past validation, so the handler behind it is not fuzzed.\n${describeStatuses(statuses)}\n${replay()}`,
+    );
+  }
+  if (process.env.FUZZ_STATS) console.log(`${o.name}: ${describeStatuses(statuses)} (${successes} successes)`);
+  return statuses;
+}
+
+function describeStatuses(statuses: Map<string, number>): string {
+  return [...statuses]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// FUZZ_TRACE: the requests of a run, comparable between processes
+
+const ID_TABLES: Record<string, string[]> = {
+  ws: ['workspaces'],
+  usr: ['users'],
+  key: ['api_keys'],
+  msg: ['outbox_messages', 'email_queue'],
+  cmp: ['campaigns'],
+  ct: ['contacts'],
+  scr: ['consent_scripts'],
+  call: ['calls'],
+  seg: ['segments'],
+  dsr: ['dsr_requests'],
+  cv: ['conversions'],
+};
+const traceLabels = new Map<string, string>();
+
+/**
+ * Hono's decoding of a path parameter or a whole path (hono/dist/utils/url.js `tryDecode`):
+ * decodeURIComponent, or where the text holds an invalid sequence, each valid run decoded alone.
+ */
+export function tryDecode(text: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
+  }
+}
+
+/**
+ * One request as a line that two processes given the same seed must write identically: random
+ * ids become their row's number in its table (the order the fixture created them in, so a pool
+ * read in another order shows), the random parts of `unique()` values, signatures, tokens and
+ * timestamps are masked, and long bodies are hashed.
+ */
+async function traceLine(req: Outgoing, answer: Answer, client: Client | undefined): Promise<string> {
+  const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['svix-timestamp', 'svix-signature'].includes(k)));
+  let text = tryDecode(`${req.method} ${req.url} ${JSON.stringify(headers)} ${req.body ?? ''}`);
+  const ids = [...new Set(text.match(/\b(?:ws|usr|key|msg|cmp|ct|scr|call|seg|dsr|cv|evt|aud|req)_[0-9a-f]{32}\b/g) ?? [])];
+  for (const id of ids) {
+    let label = traceLabels.get(id);
+    if (!label) {
+      const prefix = id.slice(0, id.indexOf('_'));
+      for (const table of ID_TABLES[prefix] ?? []) {
+        const row = client ? (await client.execute({ sql: `SELECT rowid FROM "${table}" WHERE id = ?`, args: [id] })).rows[0] : undefined;
+        if (row) {
+          label = `${table}#${String(row.rowid)}`;
+          break;
+        }
+      }
+      label ??= `${prefix}@${traceLabels.size}`;
+      traceLabels.set(id, label);
+    }
+    text = text.replaceAll(id, `<${label}>`);
+  }
+  text = text
+    // unique(): label-pid-counter-random → label-counter
+    .replace(/\b([A-Za-z]+)-\d+-(\d+)-[a-z0-9]{1,6}\b/g, '$1-$2')
+    // tokens, MACs, API keys, nonces: anything base64url-like and long (not a word of a path)...
+    .replace(/[A-Za-z0-9_-]{12,}/g, (run) => (/^[a-z]+(?:-[a-z]+)*$/.test(run) ? run : '<b64>'))
+    // ...and what is left of a token cut short next to one of its parts (bounded: these run
+    // on 1 MB bodies, where an unbounded run before a lookahead would backtrack for minutes).
+    .replace(/(<b64>\.)[A-Za-z0-9_-]{1,11}/g, '$1<b64>')
+    .replace(/[A-Za-z0-9_-]{1,11}(?=\.<b64>)/g, '<b64>');
+  const line = text.length > 400 ? `${text.slice(0, 200)}…#${createHash('sha256').update(text).digest('hex').slice(0, 16)}` : text;
+  return `${line} → ${answer.status}`;
 }

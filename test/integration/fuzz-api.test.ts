@@ -1,6 +1,6 @@
 /**
  * Fuzzing every operation of the OpenAPI document (issue 10, item 1), shard 1 of 3; the others
- * are fuzz-api-2.test.ts and fuzz-api-3.test.ts (each file stays under a minute, and vitest can
+ * are fuzz-api-2.test.ts and fuzz-api-3.test.ts (about a minute each, and vitest can
  * run them side by side). The driver is in test/helpers/fuzz-api.ts, the generators and the
  * invariants in test/helpers/fuzz.ts.
  *
